@@ -1,0 +1,43 @@
+# The two promises of the README: `make demo` and `make test`, on a fresh machine.
+# Everything they need (virtualenv, Python packages, Kafka jars) is installed here.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test lint demo kafka-up kafka-down bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/bingxian kafka fetch
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/bingxian kafka fetch
+	$(BIN)/bingxian demo
+
+kafka-up: install
+	$(BIN)/bingxian kafka up
+
+kafka-down: install
+	$(BIN)/bingxian kafka down
+
+bench: install
+	$(BIN)/python bench/connectors.py
+	$(BIN)/python bench/dedup.py
+	$(BIN)/python bench/e2e.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,132 @@
+"""Configuration: one YAML file plus environment overrides, validated at start.
+
+Why pydantic-settings: operators configure a long-running service by a file under
+version control and override single values per host (``BINGXIAN_KAFKA__BOOTSTRAP_SERVERS``)
+without editing it. Unknown keys are rejected (``extra="forbid"``) so a typo in a
+config file is an error at start, not a silently ignored setting.
+
+Each area owns its own section model (``connectors.settings``, ``dedup.settings``,
+``gateway.settings``); this module only composes them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV = "BINGXIAN_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    """How to reach the cluster. ``extra`` is passed to librdkafka verbatim (e.g. SASL)."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    def client_config(self, **overrides: Any) -> dict[str, Any]:
+        """librdkafka configuration for a client of this cluster."""
+        return {"bootstrap.servers": self.bootstrap_servers, **self.extra, **overrides}
+
+
+class TopicSettings(_Section):
+    """Topic names and layout. Every topic name is configuration, never a literal in code."""
+
+    raw: dict[str, str] = Field(
+        default_factory=lambda: {
+            "12345": "raw.12345",
+            "12319": "raw.12319",
+            "962121": "raw.962121",
+            "grid": "raw.grid",
+        },
+        description="channel name -> raw topic the channel's system writes native records to",
+    )
+    reports: str = "reports"
+    deadletter: str = "deadletter"
+    tickets: str = "tickets"
+    ticket_events: str = "ticket-events"
+    ticket_status: str = "ticket-status"
+    department_prefix: str = "tickets."
+    changelog: str = "bingxian-gateway-state-changelog"
+    partitions: int = Field(6, ge=1)
+    replication_factor: int = Field(1, ge=1)
+
+    def department(self, code: str) -> str:
+        """The topic a department subscribes to."""
+        return f"{self.department_prefix}{code}"
+
+
+class SchemaRegistrySettings(_Section):
+    """Optional Confluent Schema Registry. Without a URL, Avro single-object encoding is used."""
+
+    url: str | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class PrivacySettings(_Section):
+    """Key for the keyed hash of caller contacts. Must be set per city in production."""
+
+    contact_hmac_key: SecretStr = SecretStr("bingxian-development-key-change-me")
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the file named by ``BINGXIAN_CONFIG`` (or passed explicitly)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if self._path is None:
+            return {}
+        data = yaml.safe_load(self._path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{self._path}: the top level must be a mapping")
+        return data
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one bingxian process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BINGXIAN_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+
+    _config_path: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get(CONFIG_ENV)
+        yaml_source = _YamlSource(settings_cls, Path(path) if path else None)
+        # Precedence: explicit arguments, then environment, then the file.
+        return init_settings, env_settings, yaml_source, file_secret_settings
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from ``path`` (or ``$BINGXIAN_CONFIG``) and the environment."""
+    if path is not None:
+        os.environ[CONFIG_ENV] = str(path)
+    return Settings(**overrides)
