@@ -1,1 +1,79 @@
-"""schemas."""
+"""The city-wide data standard: Avro schemas, their pydantic models, and their encodings.
+
+Departments and other teams import from here; the public surface is pinned by
+``tests/schemas/test_public_api.py``.
+"""
+
+from schemas.exceptions import (
+    BingxianError,
+    CorruptRecordError,
+    EncodeError,
+    IncompatibleSchemaError,
+    SchemaError,
+    UnknownSchemaError,
+)
+from schemas.models import (
+    AddressParts,
+    Category,
+    Channel,
+    Datum,
+    DeadLetter,
+    DeadLetterSource,
+    DedupBand,
+    ErrorKind,
+    FeatureContribution,
+    FieldError,
+    Location,
+    MergeEvidence,
+    Report,
+    Reporter,
+    ReporterRole,
+    RequestType,
+    Resolution,
+    Ticket,
+    TicketEvent,
+    TicketEventType,
+    TicketStatus,
+    TicketStatusChange,
+    Transport,
+    Urgency,
+)
+from schemas.serde import Codec, RegistryCodec, SingleObjectCodec, decode, make_codec
+
+__all__ = [
+    "AddressParts",
+    "BingxianError",
+    "Category",
+    "Channel",
+    "Codec",
+    "CorruptRecordError",
+    "Datum",
+    "DeadLetter",
+    "DeadLetterSource",
+    "DedupBand",
+    "EncodeError",
+    "ErrorKind",
+    "FeatureContribution",
+    "FieldError",
+    "IncompatibleSchemaError",
+    "Location",
+    "MergeEvidence",
+    "RegistryCodec",
+    "Report",
+    "Reporter",
+    "ReporterRole",
+    "RequestType",
+    "Resolution",
+    "SchemaError",
+    "SingleObjectCodec",
+    "Ticket",
+    "TicketEvent",
+    "TicketEventType",
+    "TicketStatus",
+    "TicketStatusChange",
+    "Transport",
+    "UnknownSchemaError",
+    "Urgency",
+    "decode",
+    "make_codec",
+]
