@@ -47,7 +47,7 @@ class RecordSchema:
     @classmethod
     def from_definition(cls, name: str, definition: dict[str, Any]) -> RecordSchema:
         try:
-            parsed = parse_schema(definition, _write_hint=False)
+            parsed = parse_schema(definition)  # the write hint stops fastavro re-parsing per call
             canonical = to_parsing_canonical_form(parsed)
         except Exception as exc:  # fastavro raises several unrelated types
             raise SchemaError(f"schema {name} does not parse: {exc}") from exc
