@@ -4,6 +4,7 @@ Departments and other teams import from here; the public surface is pinned by
 ``tests/schemas/test_public_api.py``.
 """
 
+from schemas import catalog, examples
 from schemas.exceptions import (
     BingxianError,
     CorruptRecordError,
@@ -74,6 +75,8 @@ __all__ = [
     "Transport",
     "UnknownSchemaError",
     "Urgency",
+    "catalog",
     "decode",
+    "examples",
     "make_codec",
 ]

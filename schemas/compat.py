@@ -55,8 +55,10 @@ class _Checker:
         while True:
             if isinstance(schema, str) and schema not in _PRIMITIVES:
                 schema = names[schema]
-            elif isinstance(schema, dict) and isinstance(schema.get("type"), str | list | dict) and (
-                schema["type"] in _PRIMITIVES or isinstance(schema["type"], dict | list)
+            elif (
+                isinstance(schema, dict)
+                and isinstance(schema.get("type"), str | list | dict)
+                and (schema["type"] in _PRIMITIVES or isinstance(schema["type"], dict | list))
             ):
                 schema = schema["type"]  # {"type": "long", "logicalType": ...} reads as its base type
             else:

@@ -159,7 +159,7 @@ class AddressParts(_Record):
 
 class Location(_Record):
     address: str
-    parts: AddressParts = Field(default_factory=AddressParts)
+    parts: AddressParts
     district_code: str | None = Field(None, pattern=r"^\d{6}$")
     admin_code: str | None = Field(None, pattern=r"^\d{12}$")
     grid_code: str | None = None
