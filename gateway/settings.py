@@ -77,6 +77,30 @@ class PrivacySettings(_Section):
     contact_hmac_key: SecretStr = SecretStr("bingxian-development-key-change-me")
 
 
+class GatewaySettings(_Section):
+    """The long-running ``bingxian run`` service."""
+
+    group_id: str = "bingxian-gateway"
+    instance_id: str = Field(
+        default_factory=lambda: os.environ.get("HOSTNAME") or os.uname().nodename,
+        description="Stable per instance: the transactional id derives from it, so a restarted "
+        "instance fences its crashed predecessor and aborts its open transaction at once.",
+    )
+    batch_size: int = Field(500, ge=1, description="Most reports per transaction.")
+    batch_timeout_ms: int = Field(100, ge=1, description="Longest wait to fill a batch.")
+    transaction_timeout_ms: int = Field(30_000, ge=1000)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(
+        8081, ge=0, le=65535, description="Health, readiness and metrics; 0 picks a free port."
+    )
+    routing_file: Path | None = Field(
+        None, description="Routing catalogue YAML; the shipped Shanghai starter if unset."
+    )
+    dedup_model: Path | None = Field(None, description="Dedup model file; the shipped default if unset.")
+    retention_days: int = Field(30, ge=1, description="How long closed tickets stay in state (event time).")
+    restore_timeout_s: float = Field(300.0, gt=0)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the file named by ``BINGXIAN_CONFIG`` (or passed explicitly)."""
 
@@ -107,6 +131,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     _config_path: Path | None = None
 

@@ -33,10 +33,10 @@ def _against(directory: Path | None) -> list[tuple[str, dict[str, RecordSchema]]
 
 @schemas_app.command("check")
 def check(
-    against: Path | None = typer.Option(  # noqa: B008 - typer's idiom
+    against: Path | None = typer.Option(
         None, help="A directory of .avsc files to compare with (default: every version in schemas/history)."
     ),
-    schema_dir: Path | None = typer.Option(  # noqa: B008
+    schema_dir: Path | None = typer.Option(
         None, help="The candidate schemas (default: the shipped schemas/avro)."
     ),
 ) -> None:

@@ -70,6 +70,10 @@ def _name_of(record: Record, name: str | None) -> str:
 class Codec(Protocol):
     """What producers and consumers need: bytes in, bytes out, with the record's name."""
 
+    #: Whether the bytes depend on the topic (registry ids are per subject), so a record
+    #: sent to several topics must be encoded once per topic.
+    frames_per_topic: bool
+
     def encode(self, record: Record, *, topic: str, name: str | None = None) -> bytes: ...
 
     def decode_dict(self, data: bytes, *, topic: str) -> tuple[str, dict[str, Any]]: ...
@@ -85,6 +89,8 @@ def decode(codec: Codec, data: bytes, *, topic: str, expect: str | None = None) 
 
 class SingleObjectCodec:
     """Avro single-object encoding; readers need only the ``.avsc`` files."""
+
+    frames_per_topic = False
 
     def __init__(self) -> None:
         self._current = catalog.current()
@@ -113,6 +119,8 @@ class SingleObjectCodec:
 
 class RegistryCodec:
     """Confluent Schema Registry wire format through ``confluent_kafka.schema_registry``."""
+
+    frames_per_topic = True
 
     def __init__(self, url: str, extra: Mapping[str, str] | None = None) -> None:
         from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
