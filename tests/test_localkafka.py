@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.localkafka import KafkaJars, MavenError, default_version, fetch
+from gateway.localkafka import BrokerStartError, KafkaJars, LocalKafka, MavenError, default_version, fetch
 from gateway.localkafka.config import pick_free_ports
 from gateway.settings import CONFIG_ENV, Settings
 
@@ -51,6 +51,7 @@ def _env(**overrides: str) -> dict[str, str]:
     return {**env, **overrides}
 
 
+@pytest.mark.kafka  # starts a broker of its own, through the CLI
 def test_up_status_down_with_a_warm_cache_and_no_maven(kafka_jars, bin_without_maven, tmp_path):
     """up → status running → down → status not running; the complete cache keeps Maven out."""
     state = str(tmp_path / "state")
@@ -74,6 +75,22 @@ def test_up_status_down_with_a_warm_cache_and_no_maven(kafka_jars, bin_without_m
     assert stopped.returncode == 1
     assert stopped.stdout.startswith("not running")
     assert not (tmp_path / "mvn-was-called").exists()
+
+
+@pytest.mark.kafka  # runs the broker's JVM until it gives up
+def test_a_broker_that_exits_while_starting_reports_its_log_tail(kafka_jars, tmp_path):
+    """The error carries the broker's own explanation, and no process or pid file stays behind."""
+    broker = LocalKafka(tmp_path / "state", cache=kafka_jars.root.parent)
+    broker.format()
+    meta = broker.data_dir / "meta.properties"
+    meta.write_text(meta.read_text().replace("node.id=1", "node.id=7"))  # data of another node
+
+    with pytest.raises(BrokerStartError, match="exited with code") as failure:
+        broker.start()
+
+    assert "Stored node id 7 doesn't match" in str(failure.value)
+    assert not broker.status().running
+    assert not (broker.state_dir / "kafka.pid").exists()
 
 
 def test_busy_port_is_one_clear_line(tmp_path):
