@@ -54,7 +54,8 @@ def fetch_command() -> None:
 @kafka_app.command()
 def up(
     port: Annotated[
-        int | None, typer.Option("--port", help="Client port on 127.0.0.1 [default: a free one].")
+        int | None,
+        typer.Option("--port", help="Client port on 127.0.0.1 (default: the previous one, or a free one)."),
     ] = None,
     state_dir: StateDir = DEFAULT_DIR,
 ) -> None:
