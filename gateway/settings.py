@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connectors.settings import ConnectorSettings
+
 CONFIG_ENV = "BINGXIAN_CONFIG"
 
 
@@ -132,6 +134,7 @@ class Settings(BaseSettings):
     schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    connectors: ConnectorSettings = Field(default_factory=ConnectorSettings)
 
     _config_path: Path | None = None
 
