@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
-from connectors.channels.native import LonLat, NativeRecord
+from connectors.channels.native import LonLat, NativeRecord, compact, title, validate
+from connectors.formats import json_object
 from connectors.lenient import Code, OptCode, OptFlag, OptInt, OptText, OptTime, Text, Time
+from connectors.mapping import MappingContext, mask_phones_in_text
+from schemas import ids
+from schemas.models import AddressParts, Location, Report, Reporter
 
 
 class HotlineOrder(NativeRecord):
@@ -28,3 +34,51 @@ class HotlineOrder(NativeRecord):
     urgency: OptText = Field(None, alias="urgency", description="一般 | 紧急 | 特急")
     old_order_num: OptCode = Field(None, alias="oldOrderNum", description="order this one re-opens")
     address_points: LonLat = Field(None, alias="addressPoints", description="'lon,lat', WGS-84")
+
+
+def decode(raw: bytes) -> HotlineOrder:
+    """One raw record (a JSON object) → the validated native model; ``RecordError`` otherwise."""
+    return validate(HotlineOrder, json_object(raw))
+
+
+def to_report(order: HotlineOrder, raw: bytes, received_at: datetime, ctx: MappingContext) -> Report:
+    """A 12345 work order as a Report (pure: same input, same Report)."""
+    districts = ctx.districts
+    district_code = districts.by_name(order.district) or districts.in_text(order.address)
+    lat, lon, datum = ctx.position(order.address_points)
+    contact_hash, contact_masked = ctx.contact(order.caller_phone, secret=bool(order.is_secret))
+    attributes = compact(
+        sourceType=order.source_type,
+        appealType=order.appeal_type,
+        oldOrderNum=order.old_order_num,
+        handleDays=None if order.handle_days is None else str(order.handle_days),
+    )
+    return Report(
+        report_id=ids.report_id(ctx.channel, order.order_num),
+        channel=ctx.channel,
+        source_record_id=order.order_num,
+        reported_at=ctx.utc(order.call_time),
+        received_at=received_at,
+        request_type=ctx.request_type(order.appeal_type),
+        category=ctx.category(order.question_code, order.question_code, order.question_name),
+        title=title(order.question_name, order.content),
+        description=mask_phones_in_text(order.content),
+        location=Location(
+            address=mask_phones_in_text(order.address or ""),
+            parts=AddressParts(district=districts.names.get(district_code) if district_code else None),
+            district_code=district_code,
+            lat=lat,
+            lon=lon,
+            source_datum=datum,
+        ),
+        reporter=Reporter(
+            role=ctx.config.reporter_role,
+            contact_hash=contact_hash,
+            contact_masked=contact_masked,
+            confidential=bool(order.is_secret),
+        ),
+        urgency=ctx.urgency(order.urgency),
+        deadline=ctx.utc_or_none(order.deadline_date),
+        attributes=attributes,
+        raw=raw,
+    )

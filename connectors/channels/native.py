@@ -8,17 +8,23 @@ own spelling as the alias; Python code uses the snake_case names.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from connectors.exceptions import RecordError
 from connectors.lenient import fold, parse_float
+from connectors.mapping import mask_phones_in_text
+from schemas.models import ErrorKind, FieldError
 
 
 class NativeRecord(BaseModel):
     """Base of the four native record models."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, str_strip_whitespace=True)
+
+
+M = TypeVar("M", bound=NativeRecord)
 
 
 def _point(value: Any) -> Any:
@@ -68,3 +74,44 @@ def _url_list(value: Any) -> Any:
 #: ``lon,lat`` as one string, already range-checked.
 LonLat = Annotated[tuple[float, float] | None, BeforeValidator(_point)]
 UrlList = Annotated[list[str], BeforeValidator(_url_list)]
+
+
+def validate(model: type[M], fields: dict[str, Any]) -> M:
+    """``model`` validated from decoded field values; failures become a ``RecordError`` per field.
+
+    Messages are pydantic's (or our validators') text without the input value, so a
+    phone number typed into the wrong field cannot end up in a dead letter's errors.
+    """
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        errors = [
+            FieldError(
+                field=".".join(str(part) for part in err["loc"]) or "(record)",
+                message=mask_phones_in_text(err["msg"].removeprefix("Value error, ")),
+            )
+            for err in exc.errors(include_input=False, include_url=False)
+        ]
+        summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:3])
+        message = f"{model.__name__} is invalid: {summary}"
+        raise RecordError(ErrorKind.VALIDATION_ERROR, message, errors) from None
+
+
+def compact(**values: str | None) -> dict[str, str]:
+    """Report attributes: the given values without the absent ones, phone numbers masked."""
+    return {key: mask_phones_in_text(value) for key, value in values.items() if value}
+
+
+def title(native_name: str | None, description: str, limit: int = 30) -> str:
+    """The native category name when there is one, else the start of the description."""
+    if native_name:
+        return mask_phones_in_text(native_name)
+    text = mask_phones_in_text(description)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def admin_code(grid_code: str | None) -> str | None:
+    """The 12-digit 街道/社区 division code a grid code starts with, when it has one."""
+    if grid_code and len(grid_code) >= 12 and grid_code[:12].isdigit():
+        return grid_code[:12]
+    return None

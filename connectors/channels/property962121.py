@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
-from connectors.channels.native import NativeRecord
+from connectors.channels.native import NativeRecord, compact, title, validate
+from connectors.formats import csv_row
 from connectors.lenient import Code, OptText, Text, Time
+from connectors.mapping import MappingContext, mask_phones_in_text
+from schemas import ids
+from schemas.models import AddressParts, Location, Report, Reporter
 
 #: The export's header, exactly as the vendor writes it.
 HEADER = (
@@ -21,6 +27,9 @@ HEADER = (
     "街道",
     "区",
 )
+#: The export's character set. Decoded as GB18030, GBK's superset, so rare characters in names survive.
+ENCODING = "gb18030"
+REQUIRED = ("工单编号", "报修时间", "报修内容")
 
 
 class PropertyRepair(NativeRecord):
@@ -37,3 +46,49 @@ class PropertyRepair(NativeRecord):
     property_company: OptText = Field(None, alias="物业公司")
     street: OptText = Field(None, alias="街道")
     district: OptText = Field(None, alias="区", description="blank: derived from 街道")
+
+
+def decode(raw: bytes) -> PropertyRepair:
+    """One raw record (header line + one data line, GBK) → the validated model; ``RecordError`` otherwise."""
+    return validate(PropertyRepair, csv_row(raw, encoding=ENCODING, required=REQUIRED))
+
+
+def to_report(repair: PropertyRepair, raw: bytes, received_at: datetime, ctx: MappingContext) -> Report:
+    """A 962121 repair request as a Report (pure: same input, same Report)."""
+    districts = ctx.districts
+    district_code = districts.by_name(repair.district) or districts.by_street(repair.street)
+    district = districts.names.get(district_code) if district_code else repair.district
+    building = repair.building
+    if building and building.isdigit():
+        building = f"{building}号楼"
+    address = "".join(part for part in (district, repair.street, repair.compound, building) if part)
+    contact_hash, contact_masked = ctx.contact(repair.phone)
+    return Report(
+        report_id=ids.report_id(ctx.channel, repair.order_no),
+        channel=ctx.channel,
+        source_record_id=repair.order_no,
+        reported_at=ctx.utc(repair.reported),
+        received_at=received_at,
+        request_type=ctx.request_type(None),
+        category=ctx.category(repair.repair_type, None, repair.repair_type),
+        title=title(repair.repair_type, repair.content),
+        description=mask_phones_in_text(repair.content),
+        location=Location(
+            address=mask_phones_in_text(address),
+            parts=AddressParts(
+                district=district,
+                street=repair.street,
+                compound=repair.compound,
+                building=repair.building,
+                room=repair.room,
+            ),
+            district_code=district_code,
+            source_datum=ctx.position(None)[2],
+        ),
+        reporter=Reporter(
+            role=ctx.config.reporter_role, contact_hash=contact_hash, contact_masked=contact_masked
+        ),
+        urgency=ctx.urgency(repair.repair_type),
+        attributes=compact(propertyCompany=repair.property_company),
+        raw=raw,
+    )

@@ -1,0 +1,121 @@
+"""What the four channel mappings share, decided once per channel at start.
+
+A ``MappingContext`` is built from the channel's data file, the city tables and the
+HMAC key; the per-record helpers (time zone, datum conversion, category lookup,
+contact hashing, free-text masking) then only run. The per-channel mapping functions
+(``connectors.channels.<name>.to_report``) are pure: the same native record, raw bytes
+and receive time always give the same ``Report``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import prcoords
+
+from connectors.tables import ChannelConfig, Tables
+from schemas.models import Category, Datum, ReporterRole, RequestType, Urgency
+from schemas.privacy import contact_hash, mask_phone
+
+#: Mobile numbers (optionally +86) and landlines with an area code, as people type them into free
+#: text: with spaces or dashes, in full-width digits (``\d`` matches those too).
+_PHONE_IN_TEXT = re.compile(
+    r"(?<!\d)(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}(?!\d)|(?<!\d)0\d{2,3}[-\s]?\d{7,8}(?!\d)"
+)
+
+Converter = Callable[[float, float], tuple[float, float]]
+
+
+def _wgs84(lon: float, lat: float) -> tuple[float, float]:
+    return lon, lat
+
+
+def _from(function: Callable[[tuple[float, float]], tuple[float, float]]) -> Converter:
+    def convert(lon: float, lat: float) -> tuple[float, float]:
+        result = function((lat, lon))
+        return round(result[1], 7), round(result[0], 7)
+
+    return convert
+
+
+#: Datum → converter to WGS-84 (lon, lat). prcoords' ``*_bored`` functions iterate to cm precision;
+#: outside China they return the input unchanged, as the offsets only apply inside.
+_CONVERTERS: dict[Datum, Converter] = {
+    Datum.WGS84: _wgs84,
+    Datum.GCJ02: _from(prcoords.gcj_wgs_bored),
+    Datum.BD09: _from(prcoords.bd_wgs_bored),
+}
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Free text with every phone number replaced by its masked form (``138****5678``)."""
+    if not _PHONE_IN_TEXT.search(text):
+        return text
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()) or "****", text)
+
+
+class MappingContext:
+    """One channel's tables and key, turned into the lookups its mapping calls per record."""
+
+    def __init__(self, name: str, config: ChannelConfig, tables: Tables, key: bytes) -> None:
+        self.name = name
+        self.channel = config.channel
+        self.config = config
+        self.districts = tables.districts
+        self.datum = config.datum
+        self._zone = zoneinfo.ZoneInfo(config.timezone)
+        self._convert = _CONVERTERS.get(config.datum)
+        self._key = key
+        unknown = tables.unknown_category
+        self._unknown = Category(code=unknown, name=tables.category_name(unknown))
+        self._categories = {
+            native: (code, tables.category_name(code)) for native, code in config.categories.items()
+        }
+
+    def utc(self, value: datetime) -> datetime:
+        """A native time in UTC; naive times are local to the channel's configured zone."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self._zone)
+        return value.astimezone(UTC)
+
+    def utc_or_none(self, value: datetime | None) -> datetime | None:
+        return None if value is None else self.utc(value)
+
+    def category(self, key: str | None, native_code: str | None, native_name: str | None) -> Category:
+        """The unified category for a native key; unknown or missing keys give 9900 待分类."""
+        found = self._categories.get(key) if key else None
+        if found is None:
+            if native_code is None and native_name is None:
+                return self._unknown
+            code, name = self._unknown.code, self._unknown.name
+        else:
+            code, name = found
+        return Category(code=code, name=name, native_code=native_code, native_name=native_name)
+
+    def request_type(self, native: str | None) -> RequestType:
+        found = self.config.request_types.get(native) if native else None
+        return found or self.config.default_request_type
+
+    def urgency(self, native: str | None) -> Urgency:
+        found = self.config.urgency.get(native) if native else None
+        return found or self.config.default_urgency
+
+    def reporter_role(self, native: str | None) -> ReporterRole:
+        found = self.config.reporter_roles.get(native) if native else None
+        return found or self.config.reporter_role
+
+    def contact(self, phone: str | None, *, secret: bool = False) -> tuple[str | None, str | None]:
+        """``(contact_hash, contact_masked)``; the masked form is None when the caller asked for secrecy."""
+        if not phone:
+            return None, None
+        return contact_hash(self._key, phone), None if secret else mask_phone(phone)
+
+    def position(self, point: tuple[float, float] | None) -> tuple[float | None, float | None, Datum]:
+        """``(lat, lon, source_datum)`` in WGS-84; ``NONE`` when the record has no position."""
+        if point is None or self._convert is None:
+            return None, None, Datum.NONE
+        lon, lat = self._convert(*point)
+        return lat, lon, self.datum
