@@ -1,0 +1,196 @@
+"""Comparison levels of one report against many stored rows, feature by feature.
+
+Every function returns one small integer per row: the level index of
+``dedup.features.LEVELS`` (0 = missing). Scoring is then a table lookup per feature
+and a sum, so the model can be swapped without touching this code, and the same
+levels feed both ``decide`` and ``fit``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+
+from dedup.features import (
+    DISTANCE_BINS_M,
+    FEATURES,
+    HOUSE_BLOCK,
+    HOUSE_NEAR,
+    LEVELS,
+    TEXT_BINS,
+    TIME_BINS_H,
+    TOKEN_BINS,
+)
+from dedup.normalize import NormalizedReport
+from dedup.rows import Hashed, RowStore, distances_m
+
+_A = {name: {level: i for i, level in enumerate(levels)} for name, levels in LEVELS.items()}
+_DIST_EDGES = np.array(DISTANCE_BINS_M)
+_TIME_EDGES_MS = np.array(TIME_BINS_H) * 3_600_000.0
+# Similarity bins, worst to best, for searchsorted: level = n_bins - position + 1.
+_TEXT_EDGES = np.array(sorted(TEXT_BINS))
+_TOKEN_EDGES = np.array(sorted(TOKEN_BINS))
+
+
+class Comparison:
+    """Levels of every feature for a set of rows, plus the raw distance and time gap."""
+
+    __slots__ = ("distance_m", "gap_ms", "levels")
+
+    def __init__(self, levels: dict[str, np.ndarray], distance_m: np.ndarray, gap_ms: np.ndarray) -> None:
+        self.levels = levels
+        self.distance_m = distance_m
+        self.gap_ms = gap_ms
+
+    def score(self, tables: dict[str, np.ndarray]) -> np.ndarray:
+        """Sum of the weights of each row's levels (bits)."""
+        total = np.zeros(len(self.gap_ms))
+        for feature in FEATURES:
+            total += tables[feature][self.levels[feature]]
+        return total
+
+
+def _similarity_levels(scores: np.ndarray, edges: np.ndarray, present: np.ndarray) -> np.ndarray:
+    # edges ascending: 20,40,60,80 -> position 0..4; best bin (>=80) must be level 1.
+    position = np.searchsorted(edges, scores, side="right")
+    levels = (len(edges) + 1 - position).astype(np.int8)
+    return np.where(present, levels, 0).astype(np.int8)
+
+
+def _term_levels(q: int, masks: np.ndarray) -> np.ndarray:
+    if q == 0:
+        return np.zeros(len(masks), dtype=np.int8)
+    qm = np.uint64(q)
+    common = (masks & qm) != 0
+    same = masks == qm
+    out = np.where(same, 1, np.where(common, 2, 3)).astype(np.int8)
+    return np.where(masks == 0, 0, out).astype(np.int8)
+
+
+def _address_levels(q: NormalizedReport, qh: Hashed, s: RowStore, idx: np.ndarray) -> np.ndarray:
+    a = _A["address"]
+    ints = s.ints
+    road = ints["road"][idx]
+    house = ints["house"][idx]
+    compound = ints["compound"][idx]
+    building = ints["building"][idx]
+    room = ints["room"][idx]
+    district = ints["district"][idx]
+    value = ints["house_value"][idx]
+
+    road_known = (road != 0) & (qh.road != 0)
+    road_eq = road_known & (road == qh.road)
+    house_eq = (qh.house != 0) & (house == qh.house)
+    compound_known = (compound != 0) & (qh.compound != 0)
+    compound_eq = compound_known & (compound == qh.compound)
+    same_place = house_eq | (compound_eq & ~(road_known & ~road_eq))
+    building_known = (building != 0) & (qh.building != 0)
+    building_eq = building_known & (building == qh.building)
+    room_known = (room != 0) & (qh.room != 0)
+    room_eq = room_known & (room == qh.room)
+    unit_conflict = (building_known & ~building_eq) | (room_known & ~room_eq)
+    district_known = (district != 0) & (qh.district != 0)
+    district_eq = district_known & (district == qh.district)
+    if q.house_value is not None:
+        numbers = value >= 0
+        delta = np.abs(value - q.house_value)
+    else:
+        numbers = np.zeros(len(idx), dtype=np.bool_)
+        delta = np.zeros(len(idx), dtype=np.int64)
+
+    conditions = [
+        district_known & ~district_eq,
+        same_place & unit_conflict,
+        same_place & room_eq,
+        same_place & building_eq,
+        house_eq,
+        same_place,
+        road_eq & numbers & (delta <= HOUSE_NEAR),
+        road_eq & numbers & (delta <= HOUSE_BLOCK),
+        road_eq & numbers,
+        road_eq,
+        road_known,
+        compound_known,
+        district_eq,
+    ]
+    choices = [
+        a["district_differs"],
+        a["unit_differs"],
+        a["same_room"],
+        a["same_building"],
+        a["same_house"],
+        a["same_compound"],
+        a["road_near"],
+        a["road_block"],
+        a["road_far"],
+        a["road_only"],
+        a["road_differs"],
+        a["compound_differs"],
+        a["same_district"],
+    ]
+    return np.select(conditions, choices, 0).astype(np.int8)
+
+
+def _category_levels(qh: Hashed, family_unclassified: int, s: RowStore, idx: np.ndarray) -> np.ndarray:
+    c = _A["category"]
+    category = s.ints["category"][idx]
+    family = s.ints["family"][idx]
+    sub = s.sub[idx]
+    same_family = family == qh.family
+    unclassified = (family == family_unclassified) | (qh.family == family_unclassified)
+    both_sub = sub & qh.sub
+    conditions = [
+        unclassified & ~(same_family & both_sub & (category == qh.category)),
+        same_family & both_sub & (category == qh.category),
+        same_family & both_sub,
+        same_family,
+    ]
+    choices = [c["unclassified"], c["same_code"], c["sibling"], c["same_family"]]
+    return np.select(conditions, choices, c["compatible"]).astype(np.int8)
+
+
+def compare(
+    q: NormalizedReport, qh: Hashed, family_unclassified: int, store: RowStore, idx: np.ndarray
+) -> Comparison:
+    """Compare ``q`` with the stored rows ``idx``: the level of every feature for every row."""
+    n = len(idx)
+    levels: dict[str, np.ndarray] = {}
+    levels["address"] = _address_levels(q, qh, store, idx)
+
+    if q.lat is not None and q.lon is not None:
+        dist = distances_m(q.lat, q.lon, store.lat[idx], store.lon[idx])
+        known = ~np.isnan(dist)
+        bins = np.searchsorted(_DIST_EDGES, np.where(known, dist, 0.0), side="left") + 1
+        levels["distance"] = np.where(known, bins, 0).astype(np.int8)
+    else:
+        dist = np.full(n, np.nan)
+        levels["distance"] = np.zeros(n, dtype=np.int8)
+
+    levels["category"] = _category_levels(qh, family_unclassified, store, idx)
+
+    norms = store.norms
+    if q.text:
+        texts = [norms[i].text for i in idx]  # type: ignore[union-attr]
+        present = np.array([bool(t) for t in texts], dtype=np.bool_)
+        ratio = cdist([q.text], texts, scorer=fuzz.ratio, dtype=np.float32, workers=1)[0]
+        levels["text"] = _similarity_levels(ratio, _TEXT_EDGES, present)
+        tokens = [norms[i].tokens for i in idx]  # type: ignore[union-attr]
+        dice = cdist([q.tokens], tokens, scorer=fuzz.ratio, dtype=np.float32, workers=1)[0]
+        levels["tokens"] = _similarity_levels(dice, _TOKEN_EDGES, present)
+    else:
+        levels["text"] = np.zeros(n, dtype=np.int8)
+        levels["tokens"] = np.zeros(n, dtype=np.int8)
+
+    levels["object"] = _term_levels(qh.obj, store.obj[idx])
+    levels["symptom"] = _term_levels(qh.sym, store.sym[idx])
+
+    caller = store.ints["caller"][idx]
+    if qh.caller:
+        levels["caller"] = np.where(caller == 0, 0, np.where(caller == qh.caller, 1, 2)).astype(np.int8)
+    else:
+        levels["caller"] = np.zeros(n, dtype=np.int8)
+
+    gap = np.abs(store.ints["time"][idx] - q.time_ms)
+    levels["time"] = (np.searchsorted(_TIME_EDGES_MS, gap, side="left") + 1).astype(np.int8)
+    return Comparison(levels, dist, gap)

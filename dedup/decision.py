@@ -1,0 +1,91 @@
+"""What the index answers for one report, and the one-line reason a person can check.
+
+The per-feature contributions *are* the explanation: an operator who sees
+"地址 同门牌 +3.5, 距离 12 m +3.0, 对象 不同 −5.0 → 1.5 < 6.0 NEW" knows why two
+reports at one address were kept apart without reading any code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from dedup.features import LABELS, LEVEL_LABELS
+
+Band = Literal["MERGE", "REVIEW", "NEW"]
+MERGE: Band = "MERGE"
+REVIEW: Band = "REVIEW"
+NEW: Band = "NEW"
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One feature's level and its weight in bits for the compared pair."""
+
+    feature: str
+    level: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The band for one report, the candidate it was decided against, and why."""
+
+    band: Band
+    ticket_id: str | None
+    candidate_report_id: str | None
+    score: float
+    merge_threshold: float
+    review_threshold: float
+    model_version: str
+    contributions: tuple[Contribution, ...]
+    recurrence_of: str | None
+    explanation: str
+    candidates_considered: int
+    candidates_dropped: int = 0
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}".replace("-", "−")
+
+
+def describe(
+    contribution: Contribution, *, distance_m: float | None = None, gap_h: float | None = None
+) -> str:
+    """One feature's part of the explanation, e.g. "距离 35 m +1.8" or "地址 同门牌 +3.5"."""
+    label = LABELS.get(contribution.feature, contribution.feature)
+    if contribution.feature == "distance" and distance_m is not None:
+        detail = f"{distance_m:.0f} m"
+    elif contribution.feature == "time" and gap_h is not None:
+        detail = f"{gap_h:.1f} h"
+    else:
+        detail = LEVEL_LABELS.get(contribution.feature, {}).get(contribution.level, "")
+    return (
+        f"{label} {detail} {_signed(contribution.weight)}"
+        if detail
+        else f"{label} {_signed(contribution.weight)}"
+    )
+
+
+def explain(
+    contributions: tuple[Contribution, ...],
+    score: float,
+    band: Band,
+    merge_threshold: float,
+    review_threshold: float,
+    *,
+    distance_m: float | None = None,
+    gap_h: float | None = None,
+    closed_ticket: str | None = None,
+) -> str:
+    """The readable line: contributions by size, the total, the threshold it passed or missed, the band."""
+    shown = sorted((c for c in contributions if c.weight != 0.0), key=lambda c: (-abs(c.weight), c.feature))
+    parts = ", ".join(describe(c, distance_m=distance_m, gap_h=gap_h) for c in shown) or "无证据"
+    total = f"{score:.1f}".replace("-", "−")
+    if closed_ticket is not None:
+        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但工单 {closed_ticket} 已关闭 → {band} (复发)"
+    if band == MERGE:
+        return f"{parts} → {total} ≥ {merge_threshold:.1f} MERGE"
+    if band == REVIEW:
+        return f"{parts} → {total} ≥ {review_threshold:.1f} REVIEW (< {merge_threshold:.1f})"
+    return f"{parts} → {total} < {review_threshold:.1f} NEW"

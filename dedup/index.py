@@ -1,0 +1,518 @@
+"""The in-memory index of one partition's open (and recently closed) tickets.
+
+Deterministic by construction: every time is event time taken from observations,
+ties are broken by explicit keys (newest report, then report id), and capped
+candidate lists are cut in the same explicit order, so the same input in the same
+order gives the same decisions whatever the wall clock, and a restored index
+decides exactly like the one it was taken from.
+
+No chaining: a ticket is compared through its primary report and at most
+``max_members`` members, and a member is kept for comparison only if it matched the
+*primary* at or above the merge threshold. A report that only resembles a member
+of a member never becomes a comparison point, so a ticket cannot drift away from
+the problem it was opened for.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dedup.compare import Comparison, compare
+from dedup.config import DedupConfig
+from dedup.decision import MERGE, NEW, REVIEW, Band, Contribution, Decision, explain
+from dedup.entry import TicketEntry, decode_entry, encode_entry, entry_from_dict
+from dedup.exceptions import DedupError, IndexEntryError
+from dedup.features import FEATURES, LEVELS
+from dedup.model import DedupModel
+from dedup.normalize import NormalizedReport, Normalizer
+from dedup.observation import Observation
+from dedup.rows import NEVER, Hashed, RowStore, geo_cell, h64, neighbour_cells
+
+_SNAPSHOT_MAGIC = b"BXDEDUP1"
+Key = tuple[Any, ...]
+
+
+class UnknownTicketError(DedupError, KeyError):
+    """``add_member`` named a ticket the index does not hold (never opened, or expired)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """Counters for metrics: sizes now, and totals since the index was built."""
+
+    open_tickets: int
+    closed_tickets: int
+    rows: int
+    decisions: int
+    capped_decisions: int
+    dropped_candidates: int
+
+
+class _Ticket:
+    __slots__ = (
+        "closed_at",
+        "family",
+        "last_time",
+        "member_count",
+        "members",
+        "opened_at",
+        "primary",
+        "tslot",
+    )
+
+    def __init__(self, tslot: int, family: str, opened_at: int) -> None:
+        self.tslot = tslot
+        self.family = family
+        self.opened_at = opened_at
+        self.closed_at: int | None = None
+        self.member_count = 0
+        self.primary = -1
+        self.members: list[tuple[float, int, str, int]] = []  # (strength, time, report_id, row)
+        self.last_time = opened_at
+
+
+class TicketIndex:
+    """Open tickets of one partition: ``decide`` a report, then record what was done with it."""
+
+    def __init__(self, model: DedupModel, config: DedupConfig | None = None) -> None:
+        self.model = model
+        self.config = config or DedupConfig()
+        self.normalizer = Normalizer(self.config)
+        self._tables = {f: model.table(f) for f in FEATURES}
+        self._store = RowStore()
+        self._tickets: dict[str, _Ticket] = {}
+        self._keys: dict[Key, dict[int, None]] = {}
+        self._family_rows: dict[str, int] = {}
+        self._compatible: dict[str, frozenset[str]] = {}
+        self._dirty: dict[str, None] = {}
+        self._next_tslot = 0
+        self._clock = -(2**62)
+        self._last_expire = -(2**62)
+        self._unclassified = self.config.unclassified_family
+        self._unclassified_h = h64(self._unclassified)
+        self._recurrence_ms = int(self.config.recurrence_window_days * 86_400_000)
+        self._expire_every_ms = self.config.expire_every_s * 1000
+        self.decisions = 0
+        self.capped_decisions = 0
+        self.dropped_candidates = 0
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._tickets)
+
+    def __contains__(self, ticket_id: object) -> bool:
+        return ticket_id in self._tickets
+
+    @property
+    def clock_ms(self) -> int:
+        """The latest event time the index has seen."""
+        return self._clock
+
+    @property
+    def candidates_capped(self) -> int:
+        """Decisions whose candidate list hit ``max_candidates`` (a counter for a metric)."""
+        return self.capped_decisions
+
+    def stats(self) -> IndexStats:
+        """Current sizes and running totals."""
+        closed = sum(1 for t in self._tickets.values() if t.closed_at is not None)
+        return IndexStats(
+            open_tickets=len(self._tickets) - closed,
+            closed_tickets=closed,
+            rows=len(self._store),
+            decisions=self.decisions,
+            capped_decisions=self.capped_decisions,
+            dropped_candidates=self.dropped_candidates,
+        )
+
+    def normalize(self, obs: Observation) -> NormalizedReport:
+        """The comparable features of ``obs`` (cached on the observation)."""
+        return self.normalizer.normalize(obs)
+
+    def _hashed(self, norm: NormalizedReport) -> Hashed:
+        lexicon = self.normalizer.lexicon
+        return Hashed(norm, lexicon.objects.mask(norm.objects), lexicon.symptoms.mask(norm.symptoms))
+
+    def _families(self, family: str) -> list[str]:
+        if family == self._unclassified:
+            return sorted(f for f, n in self._family_rows.items() if n > 0)
+        compatible = self._compatible.get(family)
+        if compatible is None:
+            compatible = self.config.compatible(family) | {self._unclassified}
+            self._compatible[family] = compatible
+        return sorted(compatible)
+
+    def _own_keys(self, norm: NormalizedReport) -> list[Key]:
+        f = norm.family
+        keys: list[Key] = []
+        if norm.caller:
+            keys.append(("p", f, norm.caller))
+        if norm.road and norm.house:
+            keys.append(("h", f, norm.road, norm.house))
+        if norm.compound:
+            keys.append(("c", f, norm.compound))
+        if norm.lat is not None and norm.lon is not None:
+            keys.append(("g", f, *geo_cell(norm.lat, norm.lon, self.config.geo_cell_m)))
+        if norm.road:
+            keys.append(("r", f, norm.district or "", norm.road))
+        return keys
+
+    def _candidate_rows(self, norm: NormalizedReport) -> dict[int, None]:
+        """Rows sharing a blocking key, most specific keys first."""
+        families = self._families(norm.family)
+        cells = (
+            neighbour_cells(norm.lat, norm.lon, self.config.geo_cell_m)
+            if norm.lat is not None and norm.lon is not None
+            else []
+        )
+        found: dict[int, None] = {}
+        keys = self._keys
+        for f in families:
+            wanted: list[Key] = []
+            if norm.caller:
+                wanted.append(("p", f, norm.caller))
+            if norm.road and norm.house:
+                wanted.append(("h", f, norm.road, norm.house))
+            if norm.compound:
+                wanted.append(("c", f, norm.compound))
+            wanted.extend(("g", f, *cell) for cell in cells[:1])
+            if norm.road:
+                wanted.append(("r", f, norm.district or "", norm.road))
+            wanted.extend(("g", f, *cell) for cell in cells[1:])
+            for key in wanted:
+                rows = keys.get(key)
+                if rows:
+                    found.update(rows)
+        return found
+
+    def decide(self, obs: Observation) -> Decision:
+        """MERGE into an open ticket, REVIEW, or NEW. Mutates nothing but the metric counters."""
+        self.decisions += 1
+        model = self.model
+        if obs.filing_only:
+            return self._empty(explanation="仅报备 (filing only), 不并单 → NEW")
+        norm = self.normalize(obs)
+        found = self._candidate_rows(norm)
+        if not found:
+            return self._empty(explanation="无候选工单 → NEW")
+        store = self._store
+        idx = np.fromiter(found, dtype=np.int64, count=len(found))
+        t = norm.time_ms
+        closed_at = store.ints["closed_at"][idx]
+        gap = np.abs(store.ints["time"][idx] - t)
+        open_now = (closed_at > t) & (gap <= store.ints["window"][idx])
+        recent = (closed_at <= t) & (t - closed_at <= self._recurrence_ms)
+        keep = open_now | recent
+        idx, open_now = idx[keep], open_now[keep]
+        dropped = 0
+        if len(idx) > self.config.max_candidates:
+            idx, open_now, dropped = self._cap(idx, open_now)
+            self.capped_decisions += 1
+            self.dropped_candidates += dropped
+        if len(idx) == 0:
+            return self._empty(explanation="无窗口内的候选工单 → NEW")
+        comparison = compare(norm, self._hashed(norm), self._unclassified_h, store, idx)
+        scores = comparison.score(self._tables)
+        best_open = self._best(idx, scores, open_now)
+        best_closed = self._best(idx, scores, ~open_now)
+
+        band: Band = NEW
+        if best_open is not None:
+            s = scores[best_open]
+            band = MERGE if s >= model.merge_threshold else REVIEW if s >= model.review_threshold else NEW
+        recurrence_of = None
+        if best_closed is not None and band != MERGE and scores[best_closed] >= model.merge_threshold:
+            recurrence_of = store.ticket_ids[idx[best_closed]]
+        shown = best_open
+        if recurrence_of is not None and (best_open is None or band == NEW):
+            shown = best_closed
+        assert shown is not None  # at least one of the two exists when idx is not empty
+        row = int(idx[shown])
+        contributions = self._contributions(comparison, shown)
+        score = float(scores[shown])
+        distance = float(comparison.distance_m[shown])
+        explanation = explain(
+            contributions,
+            score,
+            band,
+            model.merge_threshold,
+            model.review_threshold,
+            distance_m=None if np.isnan(distance) else distance,
+            gap_h=float(comparison.gap_ms[shown]) / 3_600_000,
+            closed_ticket=recurrence_of if shown == best_closed else None,
+        )
+        return Decision(
+            band=band,
+            ticket_id=store.ticket_ids[row] if shown == best_open else None,
+            candidate_report_id=store.norms[row].report_id,  # type: ignore[union-attr]
+            score=score,
+            merge_threshold=model.merge_threshold,
+            review_threshold=model.review_threshold,
+            model_version=model.version,
+            contributions=contributions,
+            recurrence_of=recurrence_of,
+            explanation=explanation,
+            candidates_considered=len(idx),
+            candidates_dropped=dropped,
+        )
+
+    def _empty(self, *, explanation: str) -> Decision:
+        return Decision(
+            band=NEW,
+            ticket_id=None,
+            candidate_report_id=None,
+            score=0.0,
+            merge_threshold=self.model.merge_threshold,
+            review_threshold=self.model.review_threshold,
+            model_version=self.model.version,
+            contributions=(),
+            recurrence_of=None,
+            explanation=explanation,
+            candidates_considered=0,
+        )
+
+    def _cap(self, idx: np.ndarray, open_now: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Keep the newest ``max_candidates`` rows (report id breaks ties), whatever their row ids."""
+        store = self._store
+        times = store.ints["time"][idx]
+        order = sorted(
+            range(len(idx)),
+            key=lambda i: (-int(times[i]), store.norms[idx[i]].report_id),  # type: ignore[union-attr]
+        )[: self.config.max_candidates]
+        chosen = np.array(sorted(order), dtype=np.int64)
+        return idx[chosen], open_now[chosen], len(idx) - len(chosen)
+
+    def _best(self, idx: np.ndarray, scores: np.ndarray, mask: np.ndarray) -> int | None:
+        """Position of the highest score under ``mask``; ties → newest report, then smallest report id."""
+        if not mask.any():
+            return None
+        masked = np.where(mask, scores, -np.inf)
+        top = masked.max()
+        tied = np.flatnonzero(masked == top)
+        if len(tied) == 1:
+            return int(tied[0])
+        store = self._store
+        return int(
+            min(
+                tied,
+                key=lambda i: (-int(store.ints["time"][idx[i]]), store.norms[idx[i]].report_id),  # type: ignore[union-attr]
+            )
+        )
+
+    def _contributions(self, comparison: Comparison, position: int) -> tuple[Contribution, ...]:
+        out = []
+        for feature in FEATURES:
+            level = int(comparison.levels[feature][position])
+            out.append(Contribution(feature, LEVELS[feature][level], float(self._tables[feature][level])))
+        return tuple(out)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _advance(self, time_ms: int) -> None:
+        if time_ms > self._clock:
+            self._clock = time_ms
+        if self._clock - self._last_expire >= self._expire_every_ms:
+            self.expire(self._clock)
+
+    def _add_row(self, ticket_id: str, ticket: _Ticket, norm: NormalizedReport) -> int:
+        row = self._store.add(
+            norm,
+            self._hashed(norm),
+            ticket_id=ticket_id,
+            tslot=ticket.tslot,
+            window_ms=self.config.window_ms(norm.family),
+            closed_at=NEVER if ticket.closed_at is None else ticket.closed_at,
+        )
+        for key in self._own_keys(norm):
+            self._keys.setdefault(key, {})[row] = None
+        self._family_rows[norm.family] = self._family_rows.get(norm.family, 0) + 1
+        return row
+
+    def _remove_row(self, row: int) -> None:
+        norm = self._store.norms[row]
+        assert norm is not None
+        for key in self._own_keys(norm):
+            rows = self._keys.get(key)
+            if rows is not None:
+                rows.pop(row, None)
+                if not rows:
+                    del self._keys[key]
+        self._family_rows[norm.family] -= 1
+        self._store.remove(row)
+
+    def open_ticket(self, ticket_id: str, obs: Observation) -> None:
+        """Record that ``obs`` opened ticket ``ticket_id`` (its primary report)."""
+        if ticket_id in self._tickets:
+            raise DedupError(f"ticket {ticket_id} is already in the index")
+        norm = self.normalize(obs)
+        ticket = _Ticket(self._next_tslot, norm.family, norm.time_ms)
+        self._next_tslot += 1
+        self._tickets[ticket_id] = ticket
+        ticket.primary = self._add_row(ticket_id, ticket, norm)
+        self._dirty[ticket_id] = None
+        self._advance(norm.time_ms)
+
+    def _strength(self, ticket: _Ticket, norm: NormalizedReport) -> float:
+        """Score of ``norm`` against the ticket's primary report."""
+        idx = np.array([ticket.primary], dtype=np.int64)
+        comparison = compare(norm, self._hashed(norm), self._unclassified_h, self._store, idx)
+        return float(comparison.score(self._tables)[0])
+
+    def add_member(self, ticket_id: str, obs: Observation) -> None:
+        """Record that ``obs`` was merged into ``ticket_id``; keep it for comparison if it is strong."""
+        ticket = self._tickets.get(ticket_id)
+        if ticket is None:
+            raise UnknownTicketError(f"ticket {ticket_id} is not in the index (never opened or expired)")
+        norm = self.normalize(obs)
+        ticket.member_count += 1
+        ticket.last_time = max(ticket.last_time, norm.time_ms)
+        strength = self._strength(ticket, norm)
+        self._keep_member(ticket_id, ticket, norm, strength)
+        self._dirty[ticket_id] = None
+        self._advance(norm.time_ms)
+
+    def _keep_member(self, ticket_id: str, ticket: _Ticket, norm: NormalizedReport, strength: float) -> None:
+        limit = self.config.max_members
+        if limit == 0 or strength < self.model.merge_threshold:
+            return
+        candidate = (strength, norm.time_ms, norm.report_id)
+        if len(ticket.members) >= limit:
+            weakest = min(ticket.members, key=lambda m: (m[0], m[1], m[2]))
+            if candidate <= weakest[:3]:
+                return
+            ticket.members.remove(weakest)
+            self._remove_row(weakest[3])
+        row = self._add_row(ticket_id, ticket, norm)
+        ticket.members.append((*candidate, row))
+
+    def close(self, ticket_id: str, at_ms: int) -> None:
+        """Status feedback: the ticket was closed at ``at_ms``; it takes no merges from then on.
+
+        It stays in the index for ``recurrence_window_days`` so that a new report of the
+        same problem can be linked as a recurrence. Unknown ids are ignored (the ticket
+        may have expired from the index already).
+        """
+        ticket = self._tickets.get(ticket_id)
+        if ticket is None:
+            return
+        ticket.closed_at = int(at_ms)
+        column = self._store.ints["closed_at"]
+        for row in self._rows(ticket):
+            column[row] = ticket.closed_at
+        self._dirty[ticket_id] = None
+        self._advance(int(at_ms))
+
+    @staticmethod
+    def _rows(ticket: _Ticket) -> list[int]:
+        return [ticket.primary, *(m[3] for m in ticket.members)]
+
+    def _drop(self, ticket_id: str) -> None:
+        ticket = self._tickets.pop(ticket_id)
+        for row in self._rows(ticket):
+            self._remove_row(row)
+
+    def expire(self, now_ms: int) -> int:
+        """Drop tickets out of every window at event time ``now_ms``; returns how many were dropped.
+
+        An open ticket goes when its newest kept report is older than its family's
+        window; a closed one when its recurrence window has passed.
+        """
+        self._clock = max(self._clock, int(now_ms))
+        self._last_expire = self._clock
+        gone = []
+        for ticket_id, ticket in self._tickets.items():
+            if ticket.closed_at is not None:
+                if ticket.closed_at + self._recurrence_ms < self._clock:
+                    gone.append(ticket_id)
+            elif ticket.last_time + self.config.window_ms(ticket.family) < self._clock:
+                gone.append(ticket_id)
+        for ticket_id in gone:
+            self._drop(ticket_id)
+            self._dirty[ticket_id] = None
+        return len(gone)
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def _entry(self, ticket_id: str, ticket: _Ticket) -> TicketEntry:
+        store = self._store
+        members = sorted(ticket.members, key=lambda m: (-m[0], -m[1], m[2]))
+        rows: list[tuple[NormalizedReport, float]] = [(store.norms[ticket.primary], float("inf"))]  # type: ignore[list-item]
+        rows.extend((store.norms[m[3]], m[0]) for m in members)  # type: ignore[misc]
+        return TicketEntry(
+            ticket_id=ticket_id,
+            family=ticket.family,
+            opened_at=ticket.opened_at,
+            closed_at=ticket.closed_at,
+            member_count=ticket.member_count,
+            rows=rows,
+        )
+
+    def entry_bytes(self, ticket_id: str) -> bytes | None:
+        """The serialised entry of one ticket, or None when the index does not hold it."""
+        ticket = self._tickets.get(ticket_id)
+        return None if ticket is None else encode_entry(self._entry(ticket_id, ticket))
+
+    def drain_changes(self) -> list[tuple[str, bytes | None]]:
+        """Tickets touched since the last drain, with their entry (None when removed), in touch order."""
+        out = [(ticket_id, self.entry_bytes(ticket_id)) for ticket_id in self._dirty]
+        self._dirty.clear()
+        return out
+
+    def _load(self, entry: TicketEntry) -> None:
+        if entry.ticket_id in self._tickets:
+            self._drop(entry.ticket_id)
+        if not entry.rows:
+            raise IndexEntryError(f"dedup index entry of {entry.ticket_id} has no rows")
+        ticket = _Ticket(self._next_tslot, entry.family, entry.opened_at)
+        self._next_tslot += 1
+        ticket.closed_at = entry.closed_at
+        ticket.member_count = entry.member_count
+        self._tickets[entry.ticket_id] = ticket
+        (primary, _), *members = entry.rows
+        ticket.primary = self._add_row(entry.ticket_id, ticket, primary)
+        ticket.last_time = max(norm.time_ms for norm, _ in entry.rows)
+        for norm, strength in members:
+            row = self._add_row(entry.ticket_id, ticket, norm)
+            ticket.members.append((strength, norm.time_ms, norm.report_id, row))
+        latest = max(ticket.last_time, entry.closed_at or ticket.last_time)
+        self._clock = max(self._clock, latest)
+
+    def load_entry(self, ticket_id: str, data: bytes) -> None:
+        """Apply one changelog value (restoring); replaces any entry of the same ticket."""
+        entry = decode_entry(data)
+        if entry.ticket_id != ticket_id:
+            raise IndexEntryError(f"changelog key {ticket_id} holds the entry of {entry.ticket_id}")
+        self._load(entry)
+
+    def remove_entry(self, ticket_id: str) -> None:
+        """Apply a changelog tombstone (restoring): forget the ticket if held."""
+        if ticket_id in self._tickets:
+            self._drop(ticket_id)
+
+    def snapshot(self) -> bytes:
+        """The whole index as bytes (versioned, compressed JSON)."""
+        entries = [json.loads(encode_entry(self._entry(tid, t))) for tid, t in self._tickets.items()]
+        body = {"clock": self._clock, "last_expire": self._last_expire, "tickets": entries}
+        return _SNAPSHOT_MAGIC + zlib.compress(json.dumps(body, ensure_ascii=False).encode("utf-8"), 6)
+
+    @classmethod
+    def restore(cls, data: bytes, model: DedupModel, config: DedupConfig | None = None) -> TicketIndex:
+        """An index that decides exactly like the one ``data`` was taken from."""
+        if not data.startswith(_SNAPSHOT_MAGIC):
+            raise IndexEntryError("not a dedup index snapshot (or a version this code cannot read)")
+        try:
+            body = json.loads(zlib.decompress(data[len(_SNAPSHOT_MAGIC) :]))
+        except (zlib.error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise IndexEntryError(f"corrupt dedup index snapshot: {exc}") from exc
+        index = cls(model, config)
+        for item in body["tickets"]:
+            index._load(entry_from_dict(item))
+        index._clock = int(body["clock"])
+        index._last_expire = int(body["last_expire"])
+        return index

@@ -1,0 +1,188 @@
+"""From a raw report to the comparable features the index stores and scores.
+
+Order matters and is fixed: NFKC first (full-width digits and letters fold), then
+unit numerals to digits, then the address is parsed, then stock phrases and the
+address are cut out of the description, and only then are the object and symptom
+looked up and the text tokenised. What is left is what the citizen actually said
+about the problem.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import zlib
+
+from dedup.address import CityHints
+from dedup.config import DedupConfig
+from dedup.lexicon import Lexicon
+from dedup.numerals import convert_unit_numerals
+from dedup.observation import Observation
+
+_NOT_WORD = re.compile(r"[\W_]+")
+# Tokens become single code points so that rapidfuzz compares token sets as strings:
+# on two sorted strings of distinct tokens, Indel similarity is exactly the Dice
+# coefficient of the sets, and rapidfuzz.process.cdist computes it in C.
+_TOKEN_BASE = 0x10000
+_TOKEN_SPAN = 0x100000
+
+
+def nfkc(text: str) -> str:
+    """Unicode NFKC (folds full-width ５００ and Ａ) — rapidfuzz's default_process does not."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def _token_char(token: str) -> str:
+    return chr(_TOKEN_BASE + zlib.crc32(token.encode("utf-8")) % _TOKEN_SPAN)
+
+
+def token_string(text: str, objects: tuple[str, ...], symptoms: tuple[str, ...]) -> str:
+    """The report's token set as a sorted string of code points (see ``_TOKEN_BASE``)."""
+    tokens = {f"o:{t}" for t in objects} | {f"s:{t}" for t in symptoms}
+    tokens.update(text[i : i + 2] for i in range(len(text) - 1))
+    if len(text) == 1:
+        tokens.add(text)
+    return "".join(sorted({_token_char(t) for t in tokens}))
+
+
+class NormalizedReport:
+    """The comparable form of one report; strings, not ids, so it can be serialised."""
+
+    __slots__ = (
+        "building",
+        "caller",
+        "category_code",
+        "compound",
+        "district",
+        "family",
+        "house",
+        "house_value",
+        "lat",
+        "lon",
+        "objects",
+        "report_id",
+        "road",
+        "room",
+        "symptoms",
+        "text",
+        "time_ms",
+        "tokens",
+    )
+
+    def __init__(
+        self,
+        *,
+        report_id: str,
+        time_ms: int,
+        category_code: str,
+        lat: float | None,
+        lon: float | None,
+        district: str | None,
+        road: str | None,
+        house: str | None,
+        house_value: int | None,
+        compound: str | None,
+        building: str | None,
+        room: str | None,
+        caller: str | None,
+        objects: tuple[str, ...],
+        symptoms: tuple[str, ...],
+        text: str,
+        tokens: str,
+    ) -> None:
+        self.report_id = report_id
+        self.time_ms = time_ms
+        self.category_code = category_code
+        self.family = category_code[:2]
+        self.lat = lat
+        self.lon = lon
+        self.district = district
+        self.road = road
+        self.house = house
+        self.house_value = house_value
+        self.compound = compound
+        self.building = building
+        self.room = room
+        self.caller = caller
+        self.objects = objects
+        self.symptoms = symptoms
+        self.text = text
+        self.tokens = tokens
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k != "tokens")
+        return f"NormalizedReport({parts})"
+
+
+def _coordinate(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
+    if lat is None or lon is None:
+        return None, None
+    lat, lon = float(lat), float(lon)
+    if not (math.isfinite(lat) and math.isfinite(lon)) or (lat == 0.0 and lon == 0.0):
+        return None, None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None, None
+    return lat, lon
+
+
+class Normalizer:
+    """Built once per index (the dictionaries and patterns compile here), then applied per report."""
+
+    __slots__ = ("_address_spans", "_stock", "hints", "lexicon")
+
+    def __init__(self, config: DedupConfig | None = None) -> None:
+        config = config or DedupConfig()
+        self.lexicon = Lexicon.load(config.lexicon_files)
+        self.hints = CityHints.load(config.city, config.city_file)
+        phrases = self.lexicon.stock_phrases
+        self._stock = re.compile("|".join(map(re.escape, phrases))) if phrases else None
+        self._address_spans = self.hints.strip_pattern_generic()
+
+    def clean_text(
+        self, title: str, description: str, address: str, road: str | None, compound: str | None
+    ) -> str:
+        """Title and description with stock phrases, address and punctuation removed."""
+        title = convert_unit_numerals(nfkc(title)).lower()
+        description = convert_unit_numerals(nfkc(description)).lower()
+        text = description if title and title in description else f"{title}。{description}"
+        if self._stock is not None:
+            text = self._stock.sub(" ", text)
+        for span in (address, road, compound):
+            if span and len(span) >= 2:
+                text = text.replace(span.lower(), " ")
+        text = self._address_spans.sub(" ", text)
+        return _NOT_WORD.sub("", text)
+
+    def normalize(self, obs: Observation) -> NormalizedReport:
+        """The comparable features of ``obs`` (cached on the object for this normaliser)."""
+        cached = obs._normalized
+        if cached is not None and cached[0] is self:
+            return cached[1]  # type: ignore[no-any-return]
+        address = convert_unit_numerals(nfkc(obs.address))
+        parsed = self.hints.parse(address, obs.district_code)
+        text = self.clean_text(obs.title, obs.description, address, parsed.road, parsed.compound)
+        objects = self.lexicon.objects.find(text)
+        symptoms = self.lexicon.symptoms.find(text)
+        lat, lon = _coordinate(obs.lat, obs.lon)
+        norm = NormalizedReport(
+            report_id=obs.report_id,
+            time_ms=obs.event_time_ms,
+            category_code=obs.category_code,
+            lat=lat,
+            lon=lon,
+            district=parsed.district_code,
+            road=parsed.road,
+            house=parsed.house_number,
+            house_value=parsed.house_value,
+            compound=parsed.compound,
+            building=parsed.building,
+            room=parsed.room,
+            caller=obs.contact_hash or None,
+            objects=objects,
+            symptoms=symptoms,
+            text=text,
+            tokens=token_string(text, objects, symptoms) if text else "",
+        )
+        obs._normalized = (self, norm)
+        return norm
