@@ -29,7 +29,8 @@ _TIME = re.compile(
     r"(?:(?:[ T]+|(?<=日))(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.(\d{1,6}))?秒?)?分?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?"
 )
-_EPOCH = re.compile(r"\d{10}|\d{13}")
+_EPOCH = re.compile(r"\d{9,10}|\d{12,13}")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?")
 _TRUE = frozenset({"1", "true", "yes", "y", "是", "t"})
 _FALSE = frozenset({"0", "false", "no", "n", "否", "f"})
 
@@ -73,9 +74,10 @@ def parse_time(value: Any) -> datetime | None:
     """One of the time shapes vendors send, as a datetime (naive when the source has no offset).
 
     Accepted: ``2026-11-01 08:15:30``, ``2026/11/1 8:15``, ``2026-11-01T08:15:30+08:00``,
-    ``2026年11月1日8时15分``, a date alone (``2026-11-01``, midnight), epoch milliseconds
-    (13 digits) or seconds (10 digits) as a number or a digit string, full-width digits
-    in any of them. Blank means absent (``None``). Anything else raises ``ValueError``.
+    ``2026年11月1日8时15分``, compact ``20261101081530``, a date alone (``2026-11-01``,
+    ``20261101``; midnight), epoch milliseconds (12–13 digits) or seconds (9–10 digits)
+    as a number or a digit string, full-width digits in any of them. Blank means absent
+    (``None``). Anything else raises ``ValueError``.
     """
     if value is None or isinstance(value, datetime):
         return value
@@ -98,9 +100,13 @@ def parse_time(value: Any) -> datetime | None:
 
 def _match_time(text: str) -> datetime:
     match = _TIME.fullmatch(text)
-    if match is None:
-        raise ValueError(f"unrecognised time format {text[:40]!r}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if match is not None:
+        year, month, day, hour, minute, second, fraction, zone = match.groups()
+    else:
+        match = _COMPACT.fullmatch(text)
+        if match is None:
+            raise ValueError(f"unrecognised time format {text[:40]!r}")
+        (year, month, day, hour, minute, second), fraction, zone = match.groups(), None, None
     try:
         result = datetime(
             int(year),
@@ -166,7 +172,7 @@ def parse_float(value: Any) -> float | None:
         text = fold(value)
         if not text:
             return None
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
             raise ValueError(f"not a number: {text[:20]!r}")
         result = float(text)
     else:

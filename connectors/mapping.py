@@ -21,9 +21,11 @@ from schemas.models import Category, Datum, ReporterRole, RequestType, Urgency
 from schemas.privacy import contact_hash, mask_phone
 
 #: Mobile numbers (optionally +86) and landlines with an area code, as people type them into free
-#: text: with spaces or dashes, in full-width digits (``\d`` matches those too).
+#: text: with spaces or dashes, in ASCII or full-width digits.
+_D = "[0-9０-９]"
 _PHONE_IN_TEXT = re.compile(
-    r"(?<!\d)(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}(?!\d)|(?<!\d)0\d{2,3}[-\s]?\d{7,8}(?!\d)"
+    rf"(?<!{_D})(?:(?:[+＋]|00)?[8８][6６][-\s]?)?[1１][3-9３-９]{_D}(?:[-\s]?{_D}{{4}}){{2}}(?!{_D})"
+    rf"|(?<!{_D})[0０]{_D}{{2,3}}[-\s]?{_D}{{7,8}}(?!{_D})"
 )
 
 Converter = Callable[[float, float], tuple[float, float]]
