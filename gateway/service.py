@@ -1,0 +1,499 @@
+"""``bingxian run``: the exactly-once gateway service.
+
+One loop, one unit of commit (confluent's ``eos_transactions`` example, quix's
+checkpoint): consume a batch from ``reports`` and ``ticket-status``; run each report
+through its partition's :class:`~gateway.processor.PartitionProcessor`; produce the
+tickets, department copies, events, dead letters and the partition's state changes
+to the changelog; send the consumed offsets into the same transaction; commit.
+Either all of it becomes visible to ``read_committed`` readers, or none of it.
+
+Status changes arrive on ``ticket-status`` keyed however the sender likes. Their
+ticket id carries the district, so the gateway forwards each one, inside the
+transaction, into the ``reports`` partition that owns the ticket; it is then
+applied in order with that partition's reports. One ordered log per partition
+keeps state changes deterministic and replayable.
+
+On assignment a partition's state is rebuilt from its changelog partition before
+its first record is processed (readiness is false meanwhile); on revocation it is
+dropped. A failed transaction is aborted, the state of every owned partition is
+rebuilt from the changelog and the consumer rewinds to the committed offsets, so
+an abort can never leave memory ahead of Kafka.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from dedup import TicketIndex
+from gateway.health import HealthServer, Heartbeat
+from gateway.logs import get_logger, librdkafka_logger
+from gateway.metrics import GatewayMetrics
+from gateway.processor import Emit, PartitionProcessor
+from gateway.routing import Router, load_catalogue
+from gateway.settings import Settings
+from gateway.topics import ensure_topics
+from gateway.topology import topic_specs
+from schemas import ids
+from schemas.exceptions import SchemaError
+from schemas.models import DeadLetterSource, ErrorKind, Transport
+from schemas.serde import Codec, make_codec
+
+log = get_logger(__name__)
+
+IndexFactory = Callable[[], TicketIndex]
+EXPIRY_INTERVAL_S = 30.0
+
+
+class GatewayError(Exception):
+    """The service cannot go on (fatal producer error, restore timed out)."""
+
+
+def default_index_factory(settings: Settings) -> IndexFactory:
+    """A factory of empty dedup indexes with the configured (or shipped) model."""
+    from dedup import load_model  # local: the model file is read once, at start
+
+    model = load_model(settings.gateway.dedup_model)
+    return lambda: TicketIndex(model)
+
+
+@dataclass(slots=True)
+class _Batch:
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    received: list[datetime] = field(default_factory=list)
+    partitions: set[int] = field(default_factory=set)
+
+
+class GatewayService:
+    """The long-running service; ``run()`` blocks until ``stop()`` or a signal."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        index_factory: IndexFactory | None = None,
+        codec: Codec | None = None,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = settings.topics
+        self.codec = codec or make_codec(settings.schema_registry.url, settings.schema_registry.extra)
+        self.router = Router(load_catalogue(settings.gateway.routing_file))
+        self.index_factory = index_factory or default_index_factory(settings)
+        self.metrics = metrics or GatewayMetrics()
+        self.processors: dict[int, PartitionProcessor] = {}
+        self.heartbeat = Heartbeat()
+        self._stop = threading.Event()
+        self._started = False
+        self._restoring = False
+        self._last_lag_check = 0.0
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._restore_consumer: Consumer | None = None
+        self.health: HealthServer | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        return self._started and not self._restoring
+
+    def stop(self, *_: object) -> None:
+        """Ask the loop to finish its current transaction and leave the group."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self, *, idle_exit_s: float | None = None, serve_http: bool = True) -> None:
+        """Run until stopped; with ``idle_exit_s``, also stop after that long without input."""
+        g = self.settings.gateway
+        kafka = self.settings.kafka
+        ensure_topics(
+            kafka.client_config(), topic_specs(self.settings, self.router.catalogue.all_departments())
+        )
+        if serve_http:
+            self.health = HealthServer(
+                g.http_host,
+                g.http_port,
+                registry=self.metrics.registry,
+                live=self.heartbeat.alive,
+                ready=self.ready,
+            ).start()
+            log.info("health endpoints up", url=self.health.url)
+        logger = librdkafka_logger()
+        self._producer = Producer(
+            kafka.client_config(
+                **{
+                    "transactional.id": f"bingxian-gateway-{g.instance_id}",
+                    "transaction.timeout.ms": g.transaction_timeout_ms,
+                    "linger.ms": 5,
+                    "queue.buffering.max.messages": 1_000_000,
+                }
+            ),
+            logger=logger,
+        )
+        # Fences a crashed predecessor with the same instance id and aborts its open transaction.
+        self._producer.init_transactions(60)
+        self._restore_consumer = Consumer(
+            kafka.client_config(
+                **{
+                    "group.id": f"{g.group_id}-restore",
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                    "enable.partition.eof": True,
+                }
+            ),
+            logger=logger,
+        )
+        self._consumer = Consumer(
+            kafka.client_config(
+                **{
+                    "group.id": g.group_id,
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                    "auto.offset.reset": "earliest",
+                    "partition.assignment.strategy": "cooperative-sticky",
+                }
+            ),
+            logger=logger,
+        )
+        self._consumer.subscribe(
+            [self.topics.reports, self.topics.ticket_status],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        self._started = True
+        log.info("gateway running", instance=g.instance_id, group=g.group_id)
+        last_input = last_expiry = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                self.heartbeat.beat()
+                messages = self._consumer.consume(g.batch_size, g.batch_timeout_ms / 1000)
+                messages = [m for m in messages if self._usable(m)]
+                now = time.monotonic()
+                if messages or not self.processors:  # idle only counts once partitions are owned
+                    last_input = now
+                if messages:
+                    self._commit_batch(messages)
+                elif idle_exit_s is not None and now - last_input > idle_exit_s:
+                    log.info("no input, stopping", idle_seconds=idle_exit_s)
+                    break
+                if now - last_expiry > EXPIRY_INTERVAL_S:
+                    # Memory housekeeping only: decisions use event-time windows, not this timing.
+                    last_expiry = now
+                    for processor in self.processors.values():
+                        processor.expire()
+                self._update_lag()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        log.info("gateway stopping")
+        if self._consumer is not None:
+            self._consumer.close()  # leaves the group so partitions move at once
+        if self._restore_consumer is not None:
+            self._restore_consumer.close()
+        if self._producer is not None:
+            self._producer.flush(10)
+        if self.health is not None:
+            self.health.stop()
+        self._started = False
+
+    # -- the transaction --------------------------------------------------------------------------
+
+    def _usable(self, message: Message) -> bool:
+        error = message.error()
+        if error is None:
+            return True
+        if error.fatal():
+            raise GatewayError(f"consumer fatal error: {error.str()}")
+        log.warning("consumer error", error=error.str(), topic=message.topic())
+        return False
+
+    def _commit_batch(self, messages: list[Message]) -> None:
+        assert self._producer is not None
+        assert self._consumer is not None
+        producer = self._producer
+        batch = _Batch()
+        try:
+            producer.begin_transaction()
+            for message in messages:
+                batch.offsets[(message.topic(), message.partition())] = message.offset() + 1
+                for emit in self._handle(message, batch):
+                    self._produce(emit)
+            for partition in sorted(batch.partitions):
+                processor = self.processors.get(partition)
+                if processor is not None:
+                    for emit in processor.flush_changelog(self.topics.changelog):
+                        self._produce(emit)
+            offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(batch.offsets.items())]
+            producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(), 30)
+            started = time.monotonic()
+            producer.commit_transaction(60)
+            self.metrics.commit_time.observe(time.monotonic() - started)
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.fatal() or (not error.txn_requires_abort() and not error.retriable()):
+                raise GatewayError(f"transaction failed: {error.str()}") from exc
+            log.warning("transaction aborted, rebuilding state", error=error.str())
+            self.metrics.aborts.inc()
+            producer.abort_transaction(60)
+            self._rebuild_after_abort()
+            return
+        now = datetime.now(UTC)
+        for received in batch.received:
+            self.metrics.latency.observe(max(0.0, (now - received).total_seconds()))
+
+    def _produce(self, emit: Emit) -> None:
+        assert self._producer is not None
+        kwargs: dict[str, Any] = {"key": emit.key.encode(), "value": emit.value}
+        if emit.partition is not None:
+            kwargs["partition"] = emit.partition
+        while True:
+            try:
+                self._producer.produce(emit.topic, **kwargs)
+                return
+            except BufferError:
+                self._producer.poll(0.05)  # the local queue is full: let deliveries drain
+
+    def _handle(self, message: Message, batch: _Batch) -> list[Emit]:
+        topic, partition, raw = message.topic(), message.partition(), message.value() or b""
+        source = DeadLetterSource(
+            transport=Transport.KAFKA, topic=topic, partition=partition, offset=message.offset()
+        )
+        if topic == self.topics.ticket_status:
+            return [self._forward_status(raw, source)]
+        processor = self.processors.get(partition)
+        if processor is None:  # cannot happen while assigned; never drop silently
+            raise GatewayError(f"no state for {topic}[{partition}]")
+        batch.partitions.add(partition)
+        try:
+            name, value = self.codec.decode_dict(raw, topic=topic)
+        except SchemaError as exc:
+            self.metrics.dead_letters.inc()
+            return [processor.dead_letter(source, raw, ErrorKind.SCHEMA_ERROR, str(exc))]
+        if name == "Report":
+            self.metrics.reports_in.inc()
+            batch.received.append(value["received_at"])
+            before = _snapshot(processor)
+            out = processor.on_report(value)
+            self._count(before, processor)
+            return out
+        if name == "TicketStatusChange":
+            before = _snapshot(processor)
+            out = processor.on_status(value, source, raw)
+            self._count(before, processor)
+            return out
+        self.metrics.dead_letters.inc()
+        return [
+            processor.dead_letter(source, raw, ErrorKind.SCHEMA_ERROR, f"a {name} does not belong on {topic}")
+        ]
+
+    def _forward_status(self, raw: bytes, source: DeadLetterSource) -> Emit:
+        """Route a status change to the reports partition that owns its ticket."""
+        try:
+            name, value = self.codec.decode_dict(raw, topic=self.topics.ticket_status)
+            if name != "TicketStatusChange":
+                raise SchemaError(f"expected a TicketStatusChange, got a {name}")
+            key = ids.ticket_partition_key(value["ticket_id"])
+        except (SchemaError, ValueError) as exc:
+            self.metrics.dead_letters.inc()
+            kind = ErrorKind.UNKNOWN_TICKET if isinstance(exc, ValueError) else ErrorKind.SCHEMA_ERROR
+            return _status_dead_letter(self.codec, self.topics.deadletter, source, raw, kind, str(exc))
+        return Emit(self.topics.reports, key, raw)
+
+    def _count(self, before: tuple[int, ...], processor: PartitionProcessor) -> None:
+        created, merged, review, filed, dropped, status, status_dropped, dead = (
+            a - b for a, b in zip(_snapshot(processor), before, strict=True)
+        )
+        m = self.metrics
+        if created:
+            m.tickets_created.labels(band="REVIEW" if review else "NEW").inc(created)
+        m.merges.inc(merged)
+        m.review.inc(review)
+        m.filed.inc(filed)
+        m.status_changes.inc(status)
+        m.dead_letters.inc(dead)
+        if dropped:
+            m.dropped.labels(reason="report already placed").inc(dropped)
+        if status_dropped:
+            m.dropped.labels(reason="status change already applied").inc(status_dropped)
+
+    # -- state: restore on assignment, drop on revocation ----------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        owned = sorted(tp.partition for tp in partitions if tp.topic == self.topics.reports)
+        if not owned:
+            return
+        self._restoring = True
+        try:
+            for partition in owned:
+                self.processors[partition] = self._restore(partition)
+        finally:
+            self._restoring = False
+        self.metrics.assigned.set(len(self.processors))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            if tp.topic == self.topics.reports and self.processors.pop(tp.partition, None) is not None:
+                self.metrics.lag.remove(str(tp.partition)) if str(
+                    tp.partition
+                ) in self._lag_labels() else None
+                log.info("partition revoked", partition=tp.partition)
+        self.metrics.assigned.set(len(self.processors))
+
+    def _lag_labels(self) -> set[str]:
+        return {s.labels["partition"] for metric in self.metrics.lag.collect() for s in metric.samples}
+
+    def _new_processor(self, partition: int) -> PartitionProcessor:
+        return PartitionProcessor(
+            partition,
+            index=self.index_factory(),
+            router=self.router,
+            codec=self.codec,
+            topics=self.topics,
+            retention=timedelta(days=self.settings.gateway.retention_days),
+        )
+
+    def _restore(self, partition: int) -> PartitionProcessor:
+        """Rebuild one partition's state from its changelog partition, reading committed records only."""
+        assert self._restore_consumer is not None
+        processor = self._new_processor(partition)
+        started = time.monotonic()
+        count = restore_partition(
+            self._restore_consumer,
+            self.topics.changelog,
+            partition,
+            processor,
+            timeout_s=self.settings.gateway.restore_timeout_s,
+            progress=lambda n: log.info("restoring", partition=partition, records=n),
+        )
+        elapsed = time.monotonic() - started
+        self.metrics.restore_seconds.observe(elapsed)
+        log.info(
+            "partition restored",
+            partition=partition,
+            changelog_records=count,
+            tickets=len(processor.tickets),
+            seconds=round(elapsed, 3),
+        )
+        return processor
+
+    def _rebuild_after_abort(self) -> None:
+        assert self._consumer is not None
+        assignment = self._consumer.assignment()
+        for tp in assignment:
+            if tp.topic == self.topics.reports:
+                self.processors[tp.partition] = self._restore(tp.partition)
+        committed = self._consumer.committed(assignment, timeout=30)
+        for tp in committed:
+            if tp.offset < 0:
+                tp.offset = -2  # OFFSET_BEGINNING: nothing committed yet
+            self._consumer.seek(tp)
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if self._consumer is None or now - self._last_lag_check < 5:
+            return
+        self._last_lag_check = now
+        for tp in self._consumer.assignment():
+            if tp.topic != self.topics.reports:
+                continue
+            try:
+                _, high = self._consumer.get_watermark_offsets(tp, timeout=1)
+                position = self._consumer.position([tp])[0].offset
+            except KafkaException:
+                continue
+            if position >= 0:
+                self.metrics.lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+
+
+def _snapshot(processor: PartitionProcessor) -> tuple[int, ...]:
+    s = processor.stats
+    return (
+        s.created,
+        s.merged,
+        s.review,
+        s.filed,
+        s.duplicates_dropped,
+        s.status_changes,
+        s.status_dropped,
+        s.dead_letters,
+    )
+
+
+def _status_dead_letter(
+    codec: Codec, topic: str, source: DeadLetterSource, raw: bytes, kind: ErrorKind, message: str
+) -> Emit:
+    record = {
+        "dead_letter_id": ids.dead_letter_id(
+            source.transport.value, source.topic, source.partition, source.offset
+        ),
+        "channel": None,
+        "source": source.model_dump(),
+        "received_at": datetime.now(UTC),
+        "error_kind": kind.value,
+        "error_message": message,
+        "errors": [],
+        "raw": raw,
+        "redrive_count": 0,
+    }
+    log.warning("status change dead-lettered", kind=kind.value, message=message, offset=source.offset)
+    return Emit(topic, record["dead_letter_id"], codec.encode(record, topic=topic, name="DeadLetter"))
+
+
+def restore_partition(
+    consumer: Consumer,
+    topic: str,
+    partition: int,
+    processor: PartitionProcessor,
+    *,
+    timeout_s: float,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply every committed changelog record of ``partition`` to ``processor``; returns the count.
+
+    Reads with ``read_committed`` until the partition-EOF event reports the end at the
+    high watermark seen at the start: a transaction still open (a crashed owner's, until
+    its timeout) holds the stable offset back, and the restore waits for it to resolve.
+    """
+    tp = TopicPartition(topic, partition)
+    low, high = consumer.get_watermark_offsets(tp, timeout=10)
+    count = 0
+    if high > low:
+        consumer.assign([TopicPartition(topic, partition, low)])
+        deadline = time.monotonic() + timeout_s
+        next_report = 50_000
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise GatewayError(
+                        f"restore of {topic}[{partition}] did not reach offset {high} in {timeout_s}s"
+                    )
+                done = False
+                for message in consumer.consume(5000, 0.5):
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF and message.offset() >= high:
+                            done = True
+                        continue
+                    processor.restore(message.key().decode(), message.value())
+                    count += 1
+                if done:
+                    break
+                if progress is not None and count >= next_report:
+                    progress(count)
+                    next_report += 50_000
+        finally:
+            consumer.unassign()
+    processor.finish_restore()
+    return count

@@ -1,0 +1,199 @@
+"""CLI commands of the gateway: ``run``, ``replay``, ``subscribe``, ``status``.
+
+Imports of the heavy parts happen inside the commands so ``bingxian --help``
+stays fast and a broken optional area cannot take the whole CLI down.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from gateway.logs import configure_logging
+
+_err = Console(stderr=True)
+_out = Console()
+
+ConfigOption = typer.Option(None, "--config", "-c", help="Configuration YAML (or set BINGXIAN_CONFIG).")
+
+
+def _settings(config: Path | None):  # noqa: ANN202 - Settings is imported lazily
+    from pydantic import ValidationError
+
+    from gateway.settings import load_settings
+
+    if config is not None and not config.exists():
+        _err.print(f"[red]error:[/] configuration file {config} does not exist")
+        raise typer.Exit(2)
+    try:
+        return load_settings(config)
+    except ValidationError as exc:
+        _err.print(f"[red]error:[/] invalid configuration{f' in {config}' if config else ''}:")
+        for problem in exc.errors():
+            where = ".".join(str(p) for p in problem["loc"])
+            _err.print(f"  {where}: {problem['msg']}")
+        raise typer.Exit(2) from None
+
+
+def run(
+    config: Path | None = ConfigOption,
+    idle_exit: float | None = typer.Option(
+        None, help="Stop after this many seconds without input (tests, demos)."
+    ),
+    log_level: str = typer.Option("INFO", help="Log level."),
+) -> None:
+    """Run the gateway service: reports → dedup → tickets, exactly once."""
+    configure_logging(log_level)
+    settings = _settings(config)
+    from gateway.service import GatewayService
+
+    service = GatewayService(settings)
+    service.install_signal_handlers()
+    service.run(idle_exit_s=idle_exit)
+
+
+def replay(
+    name: str | None = typer.Option(None, help="Write to replay.<name>.* topics."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Produce nothing; print the diff against live tickets."
+    ),
+    start: str | None = typer.Option(None, "--from", help="ISO time (with zone) or offset to start at."),
+    stop: str | None = typer.Option(None, "--to", help="ISO time (with zone) or offset to stop before."),
+    dedup_model: Path | None = typer.Option(None, help="Try another dedup model file."),
+    routing: Path | None = typer.Option(None, help="Try another routing catalogue."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Re-run the pipeline over a range of reports, deterministically: to a separate prefix, or a dry run."""
+    configure_logging("WARNING")
+    if (name is None) == (not dry_run):
+        _err.print("[red]error:[/] give exactly one of --name NAME or --dry-run")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    from dedup import TicketIndex, load_model
+    from gateway.positions import Position, PositionError
+    from gateway.replay import diff_tickets, read_latest, run_replay
+    from gateway.routing import Router, load_catalogue
+    from schemas.serde import make_codec
+
+    try:
+        first = Position.parse(start) if start else None
+        last = Position.parse(stop) if stop else None
+    except PositionError as exc:
+        _err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    for path in (dedup_model, routing):
+        if path is not None and not path.exists():
+            _err.print(f"[red]error:[/] {path} does not exist")
+            raise typer.Exit(2)
+    codec = make_codec(settings.schema_registry.url, settings.schema_registry.extra)
+    model = load_model(dedup_model or settings.gateway.dedup_model)
+    router = Router(load_catalogue(routing or settings.gateway.routing_file))
+    columns = (
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, TextColumn("{task.fields[rate]}"), console=_err) as progress:
+        task = progress.add_task("replay", total=None, rate="")
+        began = datetime.now(UTC)
+
+        def on_progress(done: int, total: int) -> None:
+            if done % 500 == 0 or done == total:
+                seconds = max((datetime.now(UTC) - began).total_seconds(), 1e-6)
+                progress.update(task, completed=done, total=total, rate=f"{done / seconds:,.0f} reports/s")
+
+        result = run_replay(
+            settings,
+            codec=codec,
+            router=router,
+            index_factory=lambda: TicketIndex(model),
+            start=first,
+            stop=last,
+            name=name,
+            on_progress=on_progress,
+        )
+    seconds = (datetime.now(UTC) - began).total_seconds()
+    created = sum(s.created for s in result.stats)
+    merged = sum(s.merged for s in result.stats)
+    review = sum(s.review for s in result.stats)
+    _out.print(
+        f"replayed {result.records} records in {seconds:.1f}s: {created} tickets, {merged} merges, "
+        f"{review} in review" + (f"; {result.produced} records written to replay.{name}.*" if name else "")
+    )
+    if dry_run:
+        diff = diff_tickets(result.tickets, read_latest(settings, settings.topics.tickets, codec))
+        table = Table(title="dry run: replay vs live tickets")
+        table.add_column("difference")
+        table.add_column("tickets", justify="right")
+        table.add_column("examples")
+        for label, items in (
+            ("would be created (not live)", diff.only_in_replay),
+            ("live but not in replay", diff.only_in_live),
+            ("merged differently", diff.merged_differently),
+            ("routed differently", diff.routed_differently),
+        ):
+            table.add_row(label, str(len(items)), ", ".join(items[:3]))
+        _out.print(table)
+        _out.print("no differences" if diff.empty else "differences found")
+
+
+def subscribe(
+    department: str = typer.Option(..., help="Department code, e.g. shizheng."),
+    from_beginning: bool = typer.Option(False, "--from-beginning", help="Start at the oldest ticket."),
+    since: str | None = typer.Option(None, help="Start at this ISO time (with zone)."),
+    output: str = typer.Option("table", "--format", help="table or json."),
+    idle_exit: float | None = typer.Option(None, help="Stop after this many seconds without tickets."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Follow a department's ticket topic: one line per ticket (masked caller, category, deadline)."""
+    configure_logging("WARNING")
+    if output not in ("table", "json"):
+        _err.print("[red]error:[/] --format must be table or json")
+        raise typer.Exit(2)
+    settings = _settings(config)
+    from gateway.positions import Position, PositionError
+    from gateway.subscribe import TABLE_HEADER, follow, json_line, table_row
+    from schemas.serde import make_codec
+
+    try:
+        position = Position.parse(since) if since else None
+    except PositionError as exc:
+        _err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    codec = make_codec(settings.schema_registry.url, settings.schema_registry.extra)
+    tickets = follow(
+        settings, department, codec, from_beginning=from_beginning, since=position, idle_exit_s=idle_exit
+    )
+    if output == "json":
+        for ticket in tickets:
+            sys.stdout.write(json_line(ticket) + "\n")
+            sys.stdout.flush()
+        return
+    _out.print("  ".join(TABLE_HEADER), style="bold")
+    try:
+        for ticket in tickets:
+            _out.print("  ".join(table_row(ticket)), highlight=False)
+    except KeyboardInterrupt:
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    """Add the gateway's commands to the CLI."""
+    app.command("run")(run)
+    app.command("replay")(replay)
+    app.command("subscribe")(subscribe)
