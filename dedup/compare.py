@@ -28,6 +28,8 @@ from dedup.rows import Hashed, RowStore, distances_m
 _A = {name: {level: i for i, level in enumerate(levels)} for name, levels in LEVELS.items()}
 _DIST_EDGES = np.array(DISTANCE_BINS_M)
 _TIME_EDGES_MS = np.array(TIME_BINS_H) * 3_600_000.0
+_FAMILY_LEVEL = {level[1:]: i for i, level in enumerate(LEVELS["family"]) if level.startswith("f")}
+_FAMILY_OTHER = LEVELS["family"].index("other")
 # Similarity bins, worst to best, for searchsorted: level = n_bins - position + 1.
 _TEXT_EDGES = np.array(sorted(TEXT_BINS))
 _TOKEN_EDGES = np.array(sorted(TOKEN_BINS))
@@ -191,6 +193,10 @@ def compare(
     else:
         levels["caller"] = np.zeros(n, dtype=np.int8)
 
-    gap = np.abs(store.ints["time"][idx] - q.time_ms)
+    # Time since the *ticket* was opened, whichever of its reports is compared: an
+    # old ticket is less likely to be the one a repeat belongs to, however recently
+    # it was last reported.
+    gap = np.abs(store.ints["opened"][idx] - q.time_ms)
+    levels["family"] = np.full(n, _FAMILY_LEVEL.get(q.family, _FAMILY_OTHER), dtype=np.int8)
     levels["time"] = (np.searchsorted(_TIME_EDGES_MS, gap, side="left") + 1).astype(np.int8)
     return Comparison(levels, dist, gap)

@@ -77,13 +77,16 @@ def explain(
     distance_m: float | None = None,
     gap_h: float | None = None,
     closed_ticket: str | None = None,
+    recurrence: bool = False,
 ) -> str:
     """The readable line: contributions by size, the total, the threshold it passed or missed, the band."""
     shown = sorted((c for c in contributions if c.weight != 0.0), key=lambda c: (-abs(c.weight), c.feature))
     parts = ", ".join(describe(c, distance_m=distance_m, gap_h=gap_h) for c in shown) or "无证据"
     total = f"{score:.1f}".replace("-", "−")
-    if closed_ticket is not None:
+    if closed_ticket is not None and recurrence:
         return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但工单 {closed_ticket} 已关闭 → {band} (复发)"
+    if closed_ticket is not None:
+        return f"{parts} → {total} < {merge_threshold:.1f} (工单 {closed_ticket} 已关闭) → {band}"
     if band == MERGE:
         return f"{parts} → {total} ≥ {merge_threshold:.1f} MERGE"
     if band == REVIEW:

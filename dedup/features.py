@@ -48,6 +48,9 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "symptom": (MISSING, "same", "overlap", "differ"),
     "caller": (MISSING, "same", "differ"),
     "time": (MISSING, "h1", "h6", "h24", "h72", "d7", "older"),
+    # The report's own category family: how often reports of this family repeat an
+    # open ticket at all (in Chicago, abandoned vehicles never do; signals often).
+    "family": (MISSING, *(f"f{i:02d}" for i in range(1, 11)), "other"),
 }
 FEATURES: tuple[str, ...] = tuple(LEVELS)
 
@@ -62,6 +65,7 @@ LABELS: dict[str, str] = {
     "symptom": "现象",
     "caller": "来电人",
     "time": "间隔",
+    "family": "大类",
 }
 LEVEL_LABELS: dict[str, dict[str, str]] = {
     "address": {

@@ -53,6 +53,26 @@ class IndexStats:
     dropped_candidates: int
 
 
+class Candidates:
+    """The stored reports one observation is compared with, and the levels of each comparison."""
+
+    __slots__ = ("comparison", "dropped", "open_now", "rows", "ticket_ids")
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        open_now: np.ndarray,
+        ticket_ids: list[str],
+        comparison: Comparison,
+        dropped: int,
+    ) -> None:
+        self.rows = rows
+        self.open_now = open_now  # False: a recently closed ticket (recurrence candidate)
+        self.ticket_ids = ticket_ids
+        self.comparison = comparison
+        self.dropped = dropped
+
+
 class _Ticket:
     __slots__ = (
         "closed_at",
@@ -191,16 +211,17 @@ class TicketIndex:
                     found.update(rows)
         return found
 
-    def decide(self, obs: Observation) -> Decision:
-        """MERGE into an open ticket, REVIEW, or NEW. Mutates nothing but the metric counters."""
-        self.decisions += 1
-        model = self.model
-        if obs.filing_only:
-            return self._empty(explanation="仅报备 (filing only), 不并单 → NEW")
+    def candidates(self, obs: Observation) -> Candidates | None:
+        """Every stored report ``obs`` is compared with, and the comparison levels (no scores).
+
+        Open tickets inside their family's window and closed tickets inside the
+        recurrence window; capped at ``max_candidates``. None when there are none.
+        Also what ``bingxian dedup fit`` learns from.
+        """
         norm = self.normalize(obs)
         found = self._candidate_rows(norm)
         if not found:
-            return self._empty(explanation="无候选工单 → NEW")
+            return None
         store = self._store
         idx = np.fromiter(found, dtype=np.int64, count=len(found))
         t = norm.time_ms
@@ -213,11 +234,36 @@ class TicketIndex:
         dropped = 0
         if len(idx) > self.config.max_candidates:
             idx, open_now, dropped = self._cap(idx, open_now)
-            self.capped_decisions += 1
-            self.dropped_candidates += dropped
         if len(idx) == 0:
-            return self._empty(explanation="无窗口内的候选工单 → NEW")
+            return None
         comparison = compare(norm, self._hashed(norm), self._unclassified_h, store, idx)
+        return Candidates(
+            idx,
+            open_now,
+            [store.ticket_ids[i] for i in idx],
+            comparison,
+            dropped,  # type: ignore[misc]
+        )
+
+    def is_open(self, ticket_id: str, at_ms: int) -> bool:
+        """Whether the index holds ``ticket_id`` and it was not closed at ``at_ms``."""
+        ticket = self._tickets.get(ticket_id)
+        return ticket is not None and (ticket.closed_at is None or ticket.closed_at > at_ms)
+
+    def decide(self, obs: Observation) -> Decision:
+        """MERGE into an open ticket, REVIEW, or NEW. Mutates nothing but the metric counters."""
+        self.decisions += 1
+        model = self.model
+        if obs.filing_only:
+            return self._empty(explanation="仅报备 (filing only), 不并单 → NEW")
+        found = self.candidates(obs)
+        if found is None:
+            return self._empty(explanation="无候选工单 → NEW")
+        if found.dropped:
+            self.capped_decisions += 1
+            self.dropped_candidates += found.dropped
+        store = self._store
+        idx, open_now, comparison, dropped = found.rows, found.open_now, found.comparison, found.dropped
         scores = comparison.score(self._tables)
         best_open = self._best(idx, scores, open_now)
         best_closed = self._best(idx, scores, ~open_now)
@@ -230,9 +276,9 @@ class TicketIndex:
         if best_closed is not None and band != MERGE and scores[best_closed] >= model.merge_threshold:
             recurrence_of = store.ticket_ids[idx[best_closed]]
         shown = best_open
-        if recurrence_of is not None and (best_open is None or band == NEW):
-            shown = best_closed
-        assert shown is not None  # at least one of the two exists when idx is not empty
+        if best_open is None or (recurrence_of is not None and band == NEW):
+            shown = best_closed  # only a closed ticket to show: the recurrence, or the nearest miss
+        assert shown is not None  # idx is not empty, so one of the two exists
         row = int(idx[shown])
         contributions = self._contributions(comparison, shown)
         score = float(scores[shown])
@@ -245,7 +291,8 @@ class TicketIndex:
             model.review_threshold,
             distance_m=None if np.isnan(distance) else distance,
             gap_h=float(comparison.gap_ms[shown]) / 3_600_000,
-            closed_ticket=recurrence_of if shown == best_closed else None,
+            closed_ticket=store.ticket_ids[row] if shown != best_open else None,
+            recurrence=recurrence_of is not None,
         )
         return Decision(
             band=band,
@@ -326,6 +373,7 @@ class TicketIndex:
             self._hashed(norm),
             ticket_id=ticket_id,
             tslot=ticket.tslot,
+            opened_ms=ticket.opened_at,
             window_ms=self.config.window_ms(norm.family),
             closed_at=NEVER if ticket.closed_at is None else ticket.closed_at,
         )

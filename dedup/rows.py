@@ -63,6 +63,7 @@ class Hashed:
 
 _INT_COLUMNS = (
     "time",
+    "opened",
     "window",
     "closed_at",
     "tslot",
@@ -118,6 +119,7 @@ class RowStore:
         *,
         ticket_id: str,
         tslot: int,
+        opened_ms: int,
         window_ms: int,
         closed_at: int,
     ) -> int:
@@ -131,6 +133,7 @@ class RowStore:
             self._next += 1
         ints = self.ints
         ints["time"][row] = norm.time_ms
+        ints["opened"][row] = opened_ms
         ints["window"][row] = window_ms
         ints["closed_at"][row] = closed_at
         ints["tslot"][row] = tslot

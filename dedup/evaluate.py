@@ -1,0 +1,171 @@
+"""Measures of a replayed stream against its ground truth.
+
+Per report, the duplicate decision: a report is a true duplicate when an earlier
+report of the same real-world issue is in the stream; the decision says duplicate
+when the band is MERGE. Also: whether a merge went to the right ticket (the one
+the issue's earlier reports opened), B-cubed precision and recall of the ticket
+clusters, the size of the REVIEW band, and the confusion of truth and bands.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dedup.decision import MERGE, NEW, REVIEW
+from dedup.replay import Outcome
+
+BANDS = (MERGE, REVIEW, NEW)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else 0.0
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Figures of one evaluation (see the module docstring for definitions)."""
+
+    reports: int
+    true_duplicates: int
+    merged: int
+    true_merges: int
+    right_ticket: int
+    precision: float
+    recall: float
+    f1: float
+    right_ticket_rate: float
+    review: int
+    review_share: float
+    review_or_merge_recall: float
+    review_or_merge_precision: float
+    bcubed_precision: float
+    bcubed_recall: float
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+    near_miss_merged: int = 0
+    recurrences: int = 0
+    flagged: int = 0
+    flagged_linked: int = 0
+
+
+def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
+    """Metrics over the outcomes whose ``measured`` flag is set (the split), in stream context."""
+    seen: set[str] = set()
+    primary_cluster: dict[str, str] = {}
+    primary_kind: dict[str, str | None] = {}
+    truth: list[bool] = []
+    for outcome in outcomes:
+        report = outcome.report
+        truth.append(report.cluster in seen)
+        seen.add(report.cluster)
+        if outcome.ticket_id == report.obs.report_id:
+            primary_cluster[outcome.ticket_id] = report.cluster
+            primary_kind[outcome.ticket_id] = report.kind
+
+    tp = fp = fn = right = review = mr_tp = mr_fp = near_miss = recurrences = 0
+    flagged = flagged_linked = 0
+    confusion = {"duplicate": Counter[str](), "new": Counter[str]()}
+    by_kind: dict[str, Counter[str]] = {}
+    chosen = [(o, t) for o, t, m in zip(outcomes, truth, measured, strict=True) if m]
+    for outcome, is_dup in chosen:
+        band = outcome.decision.band
+        report = outcome.report
+        confusion["duplicate" if is_dup else "new"][band] += 1
+        if report.kind is not None:
+            by_kind.setdefault(report.kind, Counter())[band] += 1
+        if outcome.decision.recurrence_of is not None:
+            recurrences += 1
+        if report.flagged:
+            flagged += 1
+            flagged_linked += band in (MERGE, REVIEW)
+        if band == REVIEW:
+            review += 1
+        if band in (MERGE, REVIEW):
+            mr_tp += is_dup
+            mr_fp += not is_dup
+        if band == MERGE:
+            if is_dup:
+                tp += 1
+                right += primary_cluster.get(outcome.ticket_id) == report.cluster
+            else:
+                fp += 1
+            target_kind = primary_kind.get(outcome.ticket_id)
+            wrong = primary_cluster.get(outcome.ticket_id) != report.cluster
+            if wrong and "near_miss" in (report.kind, target_kind):
+                near_miss += 1
+        elif is_dup:
+            fn += 1
+
+    # B-cubed over the measured reports: predicted cluster = ticket, true cluster = issue.
+    predicted: dict[str, list[str]] = {}
+    actual: dict[str, list[str]] = {}
+    for outcome, _ in chosen:
+        predicted.setdefault(outcome.ticket_id, []).append(outcome.report.cluster)
+        actual.setdefault(outcome.report.cluster, []).append(outcome.ticket_id)
+    bp = br = 0.0
+    for outcome, _ in chosen:
+        mates = predicted[outcome.ticket_id]
+        same = sum(1 for c in mates if c == outcome.report.cluster)
+        bp += same / len(mates)
+        br += same / len(actual[outcome.report.cluster])
+    n = len(chosen)
+    true_dups = tp + fn
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, true_dups)
+    return Metrics(
+        reports=n,
+        true_duplicates=true_dups,
+        merged=tp + fp,
+        true_merges=tp,
+        right_ticket=right,
+        precision=precision,
+        recall=recall,
+        f1=_f1(precision, recall),
+        right_ticket_rate=_ratio(right, tp),
+        review=review,
+        review_share=_ratio(review, n),
+        review_or_merge_recall=_ratio(mr_tp, true_dups),
+        review_or_merge_precision=_ratio(mr_tp, mr_tp + mr_fp),
+        bcubed_precision=_ratio(bp, n),
+        bcubed_recall=_ratio(br, n),
+        confusion={k: {b: v[b] for b in BANDS} for k, v in confusion.items()},
+        by_kind={k: {b: v[b] for b in BANDS} for k, v in sorted(by_kind.items())},
+        near_miss_merged=near_miss,
+        recurrences=recurrences,
+        flagged=flagged,
+        flagged_linked=flagged_linked,
+    )
+
+
+def format_metrics(m: Metrics, *, title: str) -> list[str]:
+    """Readable lines for the CLI and the docs."""
+    lines = [
+        title,
+        f"  reports measured           {m.reports}",
+        f"  true duplicates            {m.true_duplicates}",
+        f"  MERGE decisions            {m.merged} ({m.true_merges} correct)",
+        f"  duplicate decision         P {m.precision:.3f}  R {m.recall:.3f}  F1 {m.f1:.3f}",
+        f"  right ticket (of correct)  {m.right_ticket}/{m.true_merges} = {m.right_ticket_rate:.3f}",
+        f"  MERGE+REVIEW               P {m.review_or_merge_precision:.3f}  R {m.review_or_merge_recall:.3f}",
+        f"  REVIEW band                {m.review} reports = {m.review_share:.1%}",
+        f"  B-cubed                    P {m.bcubed_precision:.3f}  R {m.bcubed_recall:.3f}",
+        f"  recurrences linked         {m.recurrences}",
+        "  confusion (truth × band)   " + "  ".join(f"{b:>6}" for b in BANDS),
+    ]
+    for truth, row in m.confusion.items():
+        lines.append(f"    {truth:<24} " + "  ".join(f"{row[b]:>6}" for b in BANDS))
+    if m.by_kind:
+        lines.append("  by simulator kind          " + "  ".join(f"{b:>6}" for b in BANDS))
+        for kind, row in m.by_kind.items():
+            lines.append(f"    {kind:<24} " + "  ".join(f"{row[b]:>6}" for b in BANDS))
+        lines.append(f"  near-miss pairs merged     {m.near_miss_merged}")
+    if m.flagged:
+        lines.append(
+            f"  city-flagged duplicates    {m.flagged}, linked to an earlier request {m.flagged_linked}"
+        )
+    return lines

@@ -1,0 +1,90 @@
+"""Feed a labelled stream through an index the way the gateway would.
+
+Reports arrive in event-time order; the city's closing of a ticket is fed back with
+``close`` at the closing time of the report that opened it (status feedback). A
+MERGE joins the chosen ticket; REVIEW and NEW open a ticket of their own (REVIEW
+marked "possible duplicate"), exactly as the gateway's processor does.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+from dedup.decision import MERGE, Decision
+from dedup.index import TicketIndex
+from dedup.labelled import LabelledReport
+
+
+class Outcome:
+    """What happened to one report: the decision and the ticket it ended up in."""
+
+    __slots__ = ("decision", "report", "ticket_id")
+
+    def __init__(self, report: LabelledReport, decision: Decision, ticket_id: str) -> None:
+        self.report = report
+        self.decision = decision
+        self.ticket_id = ticket_id
+
+
+class _Closer:
+    """Pending closings, applied when event time passes them."""
+
+    def __init__(self, index: TicketIndex) -> None:
+        self.index = index
+        self.pending: list[tuple[int, int, str]] = []
+        self.seq = 0
+
+    def schedule(self, ticket_id: str, closed_ms: int | None) -> None:
+        if closed_ms is not None:
+            heapq.heappush(self.pending, (closed_ms, self.seq, ticket_id))
+            self.seq += 1
+
+    def until(self, now_ms: int) -> None:
+        while self.pending and self.pending[0][0] <= now_ms:
+            at, _, ticket_id = heapq.heappop(self.pending)
+            self.index.close(ticket_id, at)
+
+
+def replay(stream: Sequence[LabelledReport], index: TicketIndex) -> list[Outcome]:
+    """Decide every report in order and apply the decision; returns one outcome per report."""
+    closer = _Closer(index)
+    out: list[Outcome] = []
+    for report in stream:
+        obs = report.obs
+        closer.until(obs.event_time_ms)
+        decision = index.decide(obs)
+        if decision.band == MERGE and decision.ticket_id is not None:
+            index.add_member(decision.ticket_id, obs)
+            ticket_id = decision.ticket_id
+        else:
+            ticket_id = obs.report_id
+            index.open_ticket(ticket_id, obs)
+            closer.schedule(ticket_id, report.closed_ms)
+        out.append(Outcome(report, decision, ticket_id))
+    return out
+
+
+def oracle_replay(stream: Sequence[LabelledReport], index: TicketIndex) -> list[tuple[int, object]]:
+    """Replay with the *true* clusters deciding merges; yields, per report, its candidate comparison.
+
+    Used to fit weights: every candidate the index would have scored for the report,
+    against tickets formed as the city formed them, is a labelled pair.
+    Returns ``(position in stream, Candidates or None)``.
+    """
+    closer = _Closer(index)
+    ticket_of_cluster: dict[str, str] = {}
+    out: list[tuple[int, object]] = []
+    for position, report in enumerate(stream):
+        obs = report.obs
+        closer.until(obs.event_time_ms)
+        out.append((position, index.candidates(obs)))
+        ticket_id = ticket_of_cluster.get(report.cluster)
+        if ticket_id is not None and ticket_id in index and index.is_open(ticket_id, obs.event_time_ms):
+            index.add_member(ticket_id, obs)
+        else:
+            ticket_id = obs.report_id
+            index.open_ticket(ticket_id, obs)
+            ticket_of_cluster[report.cluster] = ticket_id
+            closer.schedule(ticket_id, report.closed_ms)
+    return out
