@@ -242,7 +242,7 @@ class PartitionProcessor:
             self.stats.recurrences += 1
             note = f"recurrence of {decision.recurrence_of}"
             out.append(self._event(ticket, TicketEventType.RECURRENCE_LINKED, at=at, note=note))
-        log.info(
+        log.debug(
             "ticket created",
             report_id=report["report_id"],
             ticket_id=ticket_id,
@@ -295,7 +295,7 @@ class PartitionProcessor:
         ticket.update(status=TicketStatus.FILED.value, lead_department=self.router.catalogue.dispatch_centre)
         self._remember(ticket_id, report["report_id"], ticket)
         self.stats.filed += 1
-        log.info("report filed", report_id=report["report_id"], ticket_id=ticket_id)
+        log.debug("report filed", report_id=report["report_id"], ticket_id=ticket_id)
         at = report["reported_at"]
         return [
             *self._publish(ticket),
