@@ -30,3 +30,27 @@ def ingestor(settings: Settings) -> Ingestor:
 def received_at() -> datetime:
     """A fixed receive time, so mapped Reports are comparable."""
     return RECEIVED
+
+
+@pytest.fixture
+def kafka_settings(kafka: str) -> Settings:
+    """Settings on the session's broker with unique topics and groups; the topics exist."""
+    from connectors.settings import ConnectorSettings, ConnectSettings
+    from gateway.testing import isolated_settings
+    from gateway.topics import ensure_topics
+    from gateway.topology import topic_specs
+
+    base = isolated_settings(kafka)
+    tag = base.topics.reports.rsplit(".", 1)[-1]
+    settings = base.model_copy(
+        update={
+            "privacy": PrivacySettings(contact_hmac_key=SecretStr(TEST_KEY.decode())),
+            "connectors": ConnectorSettings(connect=ConnectSettings(group_prefix=f"connect-{tag}-")),
+        }
+    )
+    t = settings.topics
+    ensure_topics(
+        settings.kafka.client_config(),
+        [s for s in topic_specs(settings) if s.name in {*t.raw.values(), t.reports, t.deadletter}],
+    )
+    return settings

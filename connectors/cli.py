@@ -1,0 +1,95 @@
+"""CLI commands of the connectors: ``connect``, ``import``, ``ingest-http``, ``deadletter list|redrive``.
+
+Heavy imports (Kafka clients, FastAPI) happen inside the commands so ``bingxian --help``
+stays fast. A user's mistake (unknown channel, missing file, bad configuration) is one
+clear line on stderr and exit code 2, never a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from connectors.exceptions import ConfigError, InputFileError, UnknownChannelError
+from connectors.registry import REGISTRY
+from gateway.logs import configure_logging
+
+if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the import one-way at run time
+    from gateway.settings import Settings
+
+_err = Console(stderr=True)
+
+ConfigOption = typer.Option(None, "--config", "-c", help="Configuration YAML (or set BINGXIAN_CONFIG).")
+LogLevel = typer.Option("INFO", "--log-level", help="Log level.")
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Mistakes a user can fix become one line and exit 2."""
+    try:
+        yield
+    except (UnknownChannelError, InputFileError, ConfigError) as exc:
+        _err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _settings(config: Path | None) -> Settings:
+    from pydantic import ValidationError
+
+    from gateway.settings import load_settings
+
+    if config is not None and not config.exists():
+        raise InputFileError(f"configuration file {config} does not exist")
+    try:
+        return load_settings(config)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration{f' in {config}' if config else ''}: {problems}") from None
+
+
+def _channels(channel: list[str] | None, all_channels: bool) -> list[str]:
+    if all_channels:
+        return list(REGISTRY)
+    if not channel:
+        raise typer.BadParameter(f"give --channel <name> ({', '.join(REGISTRY)}) or --all")
+    for name in channel:
+        REGISTRY[name]  # raises UnknownChannelError naming the known channels
+    return channel
+
+
+def connect(
+    channel: list[str] | None = typer.Option(None, "--channel", help="Channel name (repeatable)."),
+    all_channels: bool = typer.Option(False, "--all", help="All channels in one process."),
+    max_records: int | None = typer.Option(
+        None, "--max-records", min=1, help="Stop after this many records."
+    ),
+    idle_exit: float | None = typer.Option(
+        None, "--idle-exit", metavar="SECONDS", help="Stop after this long without input."
+    ),
+    config: Path | None = ConfigOption,
+    log_level: str = LogLevel,
+) -> None:
+    """Map raw channel topics to `reports` (bad records to `deadletter`), at least once."""
+    configure_logging(log_level)
+    with _user_errors():
+        names = _channels(channel, all_channels)
+        settings = _settings(config)
+        from connectors.connect import Connector
+
+        connector = Connector(settings, names)
+    connector.install_signal_handlers()
+    stats = connector.run(max_records=max_records, idle_exit_s=idle_exit)
+    _err.print(
+        f"read {stats.total}: {sum(stats.reports.values())} reports, "
+        f"{sum(stats.dead_letters.values())} dead letters"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the connectors' commands to the ``bingxian`` CLI."""
+    app.command("connect")(connect)

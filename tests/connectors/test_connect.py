@@ -1,0 +1,98 @@
+"""`bingxian connect` on a real broker: raw topics → reports / deadletter, at least once, nothing lost."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from connectors import REGISTRY, DeliveryError, examples
+from connectors.connect import Connector
+from gateway.settings import KafkaSettings, Settings
+from gateway.testing import committed_offsets, produce_all, read_topic
+from schemas import ids
+from schemas.models import DeadLetter, ErrorKind, Report, Transport
+from schemas.serde import SingleObjectCodec, decode
+
+CODEC = SingleObjectCodec()
+CHANNELS = {name: spec.channel for name, spec in REGISTRY.items()}
+
+
+def _variant(channel: str, n: int) -> bytes:
+    """The channel's example with a distinct source id."""
+    if channel in ("12345", "grid"):
+        record = json.loads(examples.RAW[channel])
+        record["orderNum" if channel == "12345" else "eventId"] = f"{channel}-{n:05d}"
+        return json.dumps(record, ensure_ascii=False).encode()
+    if channel == "12319":
+        return examples.URBAN_12319.replace(b"12319-310115-20261101-0042", f"12319-{n:05d}".encode())
+    return examples.PROPERTY_962121.replace(b"962121-20261101-0007", f"962121-{n:05d}".encode())
+
+
+def _source_id(channel: str, n: int) -> str:
+    return f"{channel}-{n:05d}"
+
+
+def _decoded(settings: Settings, topic: str) -> list[Report | DeadLetter]:
+    return [decode(CODEC, r.value, topic=topic) for r in read_topic(settings.kafka.bootstrap_servers, topic)]
+
+
+def test_all_channels_map_to_reports_and_dead_letters(kafka_settings: Settings) -> None:
+    """Every valid raw record becomes one Report keyed by district; every broken one a DeadLetter."""
+    s = kafka_settings
+    expected_reports = set()
+    for channel in examples.RAW:
+        valid = [(None, _variant(channel, n)) for n in range(20)]
+        expected_reports |= {ids.report_id(CHANNELS[channel], _source_id(channel, n)) for n in range(20)}
+        produce_all(s.kafka.bootstrap_servers, s.topics.raw[channel], valid)
+        produce_all(s.kafka.bootstrap_servers, s.topics.raw[channel], [(None, b"\x00broken")])
+    stats = Connector(s, list(examples.RAW)).run(max_records=84)
+    assert stats.total == 84
+    reports = _decoded(s, s.topics.reports)
+    letters = _decoded(s, s.topics.deadletter)
+    assert sorted(r.report_id for r in reports) == sorted(expected_reports)
+    assert len(letters) == 4
+    assert {letter.channel for letter in letters} == set(examples.RAW)
+    for letter in letters:
+        assert letter.source.transport is Transport.KAFKA
+        assert letter.source.topic == s.topics.raw[letter.channel]
+        (origin,) = [
+            r for r in read_topic(s.kafka.bootstrap_servers, letter.source.topic) if r.value == b"\x00broken"
+        ]
+        assert (letter.source.partition, letter.source.offset) == (origin.partition, origin.offset)
+        assert letter.raw == b"\x00broken"
+        assert letter.error_kind in {ErrorKind.DECODE_ERROR, ErrorKind.PARSE_ERROR}
+    keys = {r.key for r in read_topic(s.kafka.bootstrap_servers, s.topics.reports)}
+    assert keys == {b"310115"}
+
+
+def test_offsets_are_committed_so_a_restart_reads_nothing_twice(kafka_settings: Settings) -> None:
+    """After a run, the group's offsets are at the end; a second run finds nothing to do."""
+    s = kafka_settings
+    topic = s.topics.raw["grid"]
+    produce_all(s.kafka.bootstrap_servers, topic, [(None, _variant("grid", n)) for n in range(30)])
+    assert Connector(s, ["grid"]).run(max_records=30).total == 30
+    group = f"{s.connectors.connect.group_prefix}grid"
+    assert sum(committed_offsets(s.kafka.bootstrap_servers, group, topic).values()) == 30
+    assert Connector(s, ["grid"]).run(idle_exit_s=2).total == 0
+    assert len(read_topic(s.kafka.bootstrap_servers, s.topics.reports)) == 30
+
+
+def test_delivery_failure_is_raised_and_nothing_is_committed(kafka_settings: Settings) -> None:
+    """When Kafka refuses the output, the run fails loudly and the raw records stay uncommitted."""
+    s = kafka_settings
+    topic = s.topics.raw["12345"]
+    produce_all(s.kafka.bootstrap_servers, topic, [(None, _variant("12345", n)) for n in range(5)])
+    broken = s.model_copy(
+        update={
+            "topics": s.topics.model_copy(update={"reports": f"{s.topics.reports}-missing"}),
+            "kafka": KafkaSettings(
+                bootstrap_servers=s.kafka.bootstrap_servers, extra={"message.timeout.ms": "3000"}
+            ),
+        }
+    )
+    with pytest.raises(DeliveryError, match="missing"):
+        Connector(broken, ["12345"]).run(max_records=5)
+    group = f"{s.connectors.connect.group_prefix}12345"
+    assert all(offset < 0 for offset in committed_offsets(s.kafka.bootstrap_servers, group, topic).values())
+    assert Connector(s, ["12345"]).run(max_records=5).reports == {"12345": 5}
