@@ -192,8 +192,23 @@ def subscribe(
         pass
 
 
+def demo(
+    reports: int = typer.Option(3000, help="Simulated native records to send."),
+    seed: int = typer.Option(1, help="Simulator seed."),
+    rate: float = typer.Option(300.0, help="Records per second sent into the raw topics."),
+    exit_when_done: bool = typer.Option(False, "--exit-when-done", help="Stop once the traffic is through."),
+) -> None:
+    """Run the whole pipeline locally on simulated traffic and show it live (Ctrl-C stops it)."""
+    from gateway.demo import run_demo
+
+    raise typer.Exit(
+        run_demo(reports=reports, seed=seed, rate=rate, exit_when_done=exit_when_done, console=_out)
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the gateway's commands to the CLI."""
+    app.command("demo")(demo)
     app.command("run")(run)
     app.command("replay")(replay)
     app.command("subscribe")(subscribe)
