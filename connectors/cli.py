@@ -34,7 +34,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (UnknownChannelError, InputFileError, ConfigError) as exc:
-        _err.print(f"[red]error:[/] {exc}", highlight=False)
+        _err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -90,6 +90,47 @@ def connect(
     )
 
 
+def import_file(
+    path: Path = typer.Argument(
+        ..., help="Export file: .csv (962121), .json/.jsonl (12345, grid), .xml (12319)."
+    ),
+    channel: str = typer.Option(..., "--channel", help="Channel the file comes from."),
+    show: int = typer.Option(20, "--show", min=0, help="Rejected records to list in the summary."),
+    config: Path | None = ConfigOption,
+    log_level: str = typer.Option("WARNING", "--log-level", help="Log level."),
+) -> None:
+    """Stream a vendor export file into the channel's raw topic (rejects to `deadletter`)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    configure_logging(log_level)
+    with _user_errors():
+        spec = REGISTRY[channel]
+        from connectors.file_import import FileImporter, check_file
+
+        check_file(spec, path)
+        importer = FileImporter(_settings(config), channel)
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=_err, transient=True) as bar:
+            task = bar.add_task(f"importing {path.name}", total=path.stat().st_size)
+            summary = importer.run(path, progress=lambda n: bar.advance(task, n))
+    _err.print(
+        f"{summary.file}: read {summary.read}, accepted {summary.accepted}, rejected {len(summary.rejected)}"
+        f" → {importer.topic}"
+        + (f", rejects → {importer.settings.topics.deadletter}" if summary.rejected else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for rejection in summary.rejected[:show]:
+        _err.print(
+            f"  {summary.file}:{rejection.line}: {'; '.join(rejection.problems)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(summary.rejected) > show:
+        _err.print(f"  … {len(summary.rejected) - show} more (bingxian deadletter list --channel {channel})")
+
+
 def register(app: typer.Typer) -> None:
     """Add the connectors' commands to the ``bingxian`` CLI."""
     app.command("connect")(connect)
+    app.command("import")(import_file)
