@@ -130,7 +130,26 @@ def import_file(
         _err.print(f"  … {len(summary.rejected) - show} more (bingxian deadletter list --channel {channel})")
 
 
+def ingest_http(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(8082, "--port", min=0, max=65535, help="Port to listen on."),
+    config: Path | None = ConfigOption,
+    log_level: str = LogLevel,
+) -> None:
+    """Serve POST /v1/ingest/{channel}: native records over HTTP into the raw topics."""
+    import uvicorn
+
+    configure_logging(log_level)
+    with _user_errors():
+        from connectors.http_ingest import create_app
+
+        app = create_app(_settings(config))
+    # log_config=None: uvicorn's own lines go through the structlog handler configured above.
+    uvicorn.run(app, host=host, port=port, log_config=None, log_level=log_level.lower())
+
+
 def register(app: typer.Typer) -> None:
     """Add the connectors' commands to the ``bingxian`` CLI."""
     app.command("connect")(connect)
     app.command("import")(import_file)
+    app.command("ingest-http")(ingest_http)

@@ -71,17 +71,17 @@ _RESYNC = re.compile(r"[,\[]\s*(?=\{)")
 
 
 def split_json(data: bytes) -> Iterator[Piece]:
-    """A JSON array or JSON lines, cut into one piece per object (pieces keep the original bytes).
+    """A JSON array cut into one piece per element, or a single JSON document as one piece.
 
-    Inside an array, an element that is not valid JSON is yielded up to the next
-    ``, {`` and the scan goes on from there.
+    Pieces keep the original bytes. Inside an array, an element that is not valid JSON
+    is yielded up to the next ``, {`` and the scan goes on from there.
     """
     text = data.decode("utf-8-sig", errors="surrogateescape")
     start = len(text) - len(text.lstrip())
     if text[start : start + 1] == "[":
         yield from _split_array(text, start + 1)
-    else:
-        yield from split_lines(data)
+    elif text.strip():
+        yield Piece(data.strip(), 1 + text.count("\n", 0, start))
 
 
 def _encode(text: str) -> bytes:

@@ -42,7 +42,7 @@ class ChannelSpec:
     decode: Decode
     #: Native model → Report (pure).
     to_report: ToReport
-    #: A batch (HTTP body, whole file) → the raw records in it, with their lines.
+    #: A batch (an HTTP body, a whole file) → the raw records in it, with their lines.
     split_batch: Callable[[bytes], Iterator[Piece]]
     #: A file read line by line → raw records, when the format allows streaming (None: read whole).
     split_lines: Callable[[Iterable[bytes]], Iterator[Piece]] | None
@@ -74,7 +74,7 @@ class ChannelRegistry(Mapping[str, ChannelSpec]):
 
 
 def _json_lines_or_array(lines: Iterable[bytes]) -> Iterator[Piece]:
-    """JSON lines streamed; a file that turns out to be one JSON array is cut as an array."""
+    """A file of JSON lines, streamed; a file that turns out to be one JSON array is cut as an array."""
     iterator = iter(lines)
     head: list[bytes] = []
     for line in iterator:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -49,8 +50,29 @@ def kafka_settings(kafka: str) -> Settings:
         }
     )
     t = settings.topics
-    ensure_topics(
-        settings.kafka.client_config(),
-        [s for s in topic_specs(settings) if s.name in {*t.raw.values(), t.reports, t.deadletter}],
-    )
+    names = {*t.raw.values(), t.reports, t.deadletter}
+    ensure_topics(settings.kafka.client_config(), [s for s in topic_specs(settings) if s.name in names])
+    _wait_serving(kafka, names)
     return settings
+
+
+def _wait_serving(bootstrap: str, topics: set[str], timeout_s: float = 30) -> None:
+    """Block until every partition's leader answers offset requests (leaders lag a new topic's metadata)."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "connectors-tests-probe"})
+    deadline = time.monotonic() + timeout_s
+    try:
+        for topic in sorted(topics):
+            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            for partition in partitions:
+                while True:
+                    try:
+                        consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+                        break
+                    except KafkaException:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
+    finally:
+        consumer.close()

@@ -22,9 +22,19 @@ def test_json_array_with_a_broken_element_goes_on() -> None:
     assert [p.line for p in pieces] == [1, 2, 3]
 
 
-def test_json_lines_skip_blank_lines_but_count_them() -> None:
-    """JSON lines: one piece per non-blank line, numbered as in the file."""
-    assert list(split_json(b'{"a":1}\r\n\r\n{"b":2}\n')) == [Piece(b'{"a":1}', 1), Piece(b'{"b":2}', 3)]
+def test_a_single_json_document_is_one_piece() -> None:
+    """An HTTP body holding one object (even pretty-printed) is one record."""
+    assert list(split_json(b'\n{\n "a": 1\n}\n')) == [Piece(b'{\n "a": 1\n}', 2)]
+
+
+def test_json_lines_files_skip_blank_lines_but_count_them() -> None:
+    """JSON lines: one piece per non-blank line, numbered as in the file; an array file is cut as an array."""
+    lines = REGISTRY["grid"].split_lines
+    assert list(lines([b'{"a":1}\r\n', b"\r\n", b'{"b":2}\n'])) == [
+        Piece(b'{"a":1}', 1),
+        Piece(b'{"b":2}', 3),
+    ]
+    assert list(lines([b"\n", b'[{"a":1},\n', b'{"b":2}]\n'])) == [Piece(b'{"a":1}', 2), Piece(b'{"b":2}', 3)]
 
 
 def test_xml_cases_are_cut_with_lines_and_junk_is_kept() -> None:
