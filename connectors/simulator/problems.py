@@ -76,6 +76,24 @@ class ProblemType(_Spec):
     official: list[str] = Field(min_length=1)
     details: list[str] = Field(min_length=1)
 
+    def native_key(self, channel: str) -> str:
+        """The key of this problem in the connectors' category table of ``channel``.
+
+        ``connectors/data/channels/<channel>.yaml`` maps these keys to unified codes:
+        the 12345 questionCode, ``<recType>:<subTypeCode>`` for 12319, the 962121
+        报修类别, the grid eventTypeCode.
+        """
+        native = self.native
+        if channel == "12345" and native.hotline:
+            return native.hotline.code
+        if channel == "12319" and native.urban:
+            return f"{native.urban.rec}:{native.urban.sub[0]}"
+        if channel == "962121" and native.property:
+            return native.property.type
+        if channel == "grid" and native.grid:
+            return native.grid.code
+        raise KeyError(f"{self.key} has no {channel} code")
+
     @model_validator(mode="after")
     def _check(self) -> ProblemType:
         for channel in self.channels:

@@ -8,8 +8,6 @@ line each (``SimRecord.truth``, ``Closure.line``).
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -142,10 +140,3 @@ class Simulation:
         if not self._by_id:
             self._by_id = {i.issue_id: i for i in self.issues}
         return self._by_id[issue_id]
-
-    def timeline(self) -> Iterator[SimRecord | TicketStatusChange]:
-        """Records and status changes merged in the order they happen (what a live city sends)."""
-        records = ((r.emitted_at, 0, i, r) for i, r in enumerate(self.records))
-        changes = ((c.at, 1, i, c) for i, c in enumerate(self.status_changes))
-        for _, _, _, item in heapq.merge(records, changes, key=lambda t: (t[0], t[1], t[2])):
-            yield item

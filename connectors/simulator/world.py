@@ -258,7 +258,7 @@ class City:
         """A random building (and, for problems inside a flat, a room) of a random compound."""
         compound = rng.choice(self.district(rng).compounds)
         building = rng.randint(1, len(compound.buildings))
-        return self.in_compound(compound, building, _room(rng) if room else None)
+        return self.in_compound(compound, building, random_room(rng) if room else None)
 
     @staticmethod
     def at_number(road: Road, number: int) -> Place:
@@ -294,7 +294,8 @@ def _cumulative(weights: list[float]) -> list[float]:
     return out
 
 
-def _room(rng: random.Random) -> str:
+def random_room(rng: random.Random) -> str:
+    """A flat number (室号) such as 1502: floor 1–18, flat 01–04."""
     return f"{rng.randint(1, 18)}{rng.randint(1, 4):02d}"
 
 
