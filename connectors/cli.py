@@ -7,6 +7,7 @@ clear line on stderr and exit code 2, never a stack trace.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.console import Console
 from connectors.exceptions import ConfigError, InputFileError, UnknownChannelError
 from connectors.registry import REGISTRY
 from gateway.logs import configure_logging
+from schemas.models import DeadLetter, ErrorKind
 
 if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the import one-way at run time
     from gateway.settings import Settings
@@ -148,8 +150,155 @@ def ingest_http(
     uvicorn.run(app, host=host, port=port, log_config=None, log_level=log_level.lower())
 
 
+deadletter_app = typer.Typer(
+    help="Inspect and redrive records that could not be mapped.", no_args_is_help=True
+)
+
+KindOption = typer.Option(None, "--kind", help="Only this error kind (e.g. VALIDATION_ERROR).")
+
+
+def _kind(kind: str | None) -> ErrorKind | None:
+    if kind is None:
+        return None
+    try:
+        return ErrorKind(kind.upper())
+    except ValueError:
+        raise typer.BadParameter(f"--kind is one of {', '.join(k.value for k in ErrorKind)}") from None
+
+
+def _where(letter: DeadLetter) -> str:
+    s = letter.source
+    if s.topic is not None:
+        return f"{s.topic}[{s.partition}]@{s.offset}"
+    if s.file is not None:
+        return f"{s.file}:{s.line}"
+    return f"request {s.request_id}" if s.request_id else s.transport.value
+
+
+def _problem(letter: DeadLetter) -> str:
+    if letter.errors:
+        return "; ".join(f"{e.field}: {e.message}" for e in letter.errors)
+    return letter.error_message
+
+
+def _raw_text(letter: DeadLetter) -> str:
+    """The original bytes as text in the channel's encoding, or base64 when they are not text."""
+    import base64
+
+    encoding = REGISTRY[letter.channel].encoding if letter.channel in REGISTRY else "utf-8"
+    try:
+        return letter.raw.decode(encoding)
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(letter.raw).decode("ascii")
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
+    kind: str | None = KindOption,
+    limit: int = typer.Option(50, "--limit", min=1, help="Most entries to show (newest first)."),
+    output: str = typer.Option("table", "--format", help="table or json."),
+    show_raw: bool = typer.Option(
+        False, "--show-raw", help="Include the original bytes (they may hold phone numbers)."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Show pending dead letters: where each came from and why it failed."""
+    configure_logging("WARNING")
+    if output not in ("table", "json"):
+        raise typer.BadParameter("--format is table or json")
+    with _user_errors():
+        if channel is not None:
+            REGISTRY[channel]
+        settings = _settings(config)
+        from connectors.deadletters import read_pending, select
+        from schemas.serde import make_codec
+
+        pending = read_pending(
+            settings, make_codec(settings.schema_registry.url, settings.schema_registry.extra)
+        )
+    letters = select(reversed(list(pending.letters.values())), channel=channel, kind=_kind(kind))
+    shown = sorted(letters, key=lambda d: d.received_at, reverse=True)[:limit]
+    if output == "json":
+        import json
+
+        items = []
+        for letter in shown:
+            item = letter.model_dump(mode="json", exclude={"raw"})
+            if show_raw:
+                item["raw"] = _raw_text(letter)
+            items.append(item)
+        typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
+    else:
+        _table(shown, show_raw)
+    more = len(letters) - len(shown)
+    _err.print(
+        f"{len(letters)} pending{f' ({more} not shown)' if more > 0 else ''}"
+        + (f"; {pending.unreadable} unreadable record(s) skipped" if pending.unreadable else ""),
+        highlight=False,
+    )
+
+
+def _table(letters: list[DeadLetter], show_raw: bool) -> None:
+    from rich.table import Table
+
+    table = Table(show_lines=show_raw)
+    for column in ("id", "channel", "kind", "where", "received (UTC)", "redrives", "problem"):
+        table.add_column(column, overflow="fold")
+    if show_raw:
+        table.add_column("raw", overflow="fold")
+    for letter in letters:
+        row = [
+            letter.dead_letter_id,
+            letter.channel or "-",
+            letter.error_kind.value,
+            _where(letter),
+            letter.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(letter.redrive_count),
+            _problem(letter),
+        ]
+        table.add_row(*row, *([_raw_text(letter)] if show_raw else []))
+    # Piped output (a file, less, a test) gets a fixed width instead of 80 columns of folded text.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@deadletter_app.command("redrive")
+def deadletter_redrive(
+    ids: list[str] | None = typer.Option(None, "--id", help="Dead letter id (repeatable)."),
+    channel: str | None = typer.Option(None, "--channel", help="All pending dead letters of this channel."),
+    kind: str | None = KindOption,
+    all_pending: bool = typer.Option(False, "--all", help="Every pending dead letter."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Re-map selected dead letters through the current mapping; successes go to `reports`."""
+    configure_logging("WARNING")
+    if not (ids or channel or kind or all_pending):
+        raise typer.BadParameter("select with --id, --channel, --kind, or --all")
+    with _user_errors():
+        if channel is not None:
+            REGISTRY[channel]
+        settings = _settings(config)
+        from connectors.deadletters import read_pending, redrive, select
+        from schemas.serde import make_codec
+
+        codec = make_codec(settings.schema_registry.url, settings.schema_registry.extra)
+        pending = read_pending(settings, codec)
+        chosen = select(pending.letters.values(), ids=ids or (), channel=channel, kind=_kind(kind))
+        missing = sorted(set(ids or ()) - {d.dead_letter_id for d in chosen})
+        result = redrive(settings, chosen, codec=codec)
+    _err.print(
+        f"selected {len(chosen)}: {len(result.redriven)} redriven to {settings.topics.reports}, "
+        f"{len(result.still_failing)} still failing, {len(result.skipped)} not channel records",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if missing:
+        _err.print(f"not pending: {', '.join(missing)}", highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the connectors' commands to the ``bingxian`` CLI."""
     app.command("connect")(connect)
     app.command("import")(import_file)
     app.command("ingest-http")(ingest_http)
+    app.add_typer(deadletter_app, name="deadletter")
