@@ -101,6 +101,11 @@ class Districts:
             for name in (entry.name, *entry.aliases):
                 self._by_name[_key(name)] = code
         self._full_names = [(entry.name, code) for code, entry in data.districts.items()]
+        self._aliases = sorted(
+            ((_key(alias), code) for code, entry in data.districts.items() for alias in entry.aliases),
+            key=lambda pair: len(pair[0]),
+            reverse=True,
+        )
         self._prefixes = sorted((_key(p) for p in data.city_prefixes), key=len, reverse=True)
         self._by_street: dict[str, str] = {}
         for street, code in data.streets.items():
@@ -123,11 +128,21 @@ class Districts:
         return code
 
     def in_text(self, text: str | None) -> str | None:
-        """The district whose full name (``浦东新区``) appears in a free-text address; None otherwise."""
-        if text:
-            for name, code in self._full_names:
-                if name in text:
-                    return code
+        """The district a free-text address names: a full name anywhere (``…浦东新区…``), or a short name
+        at its start (``闵行古美路412号``, ``上海长宁虹桥路``); None otherwise."""
+        if not text:
+            return None
+        for name, code in self._full_names:
+            if name in text:
+                return code
+        text = _key(text)
+        for prefix in self._prefixes:
+            if text.startswith(prefix):
+                text = text[len(prefix) :]
+                break
+        for alias, code in self._aliases:
+            if text.startswith(alias):
+                return code
         return None
 
     def by_street(self, street: str | None) -> str | None:

@@ -84,13 +84,14 @@ def test_full_width_category_code_is_folded(ingestor: Ingestor) -> None:
         ("浦东", "张杨路500号", "310115"),
         ("上海市黄浦区", "", "310101"),
         ("", "上海市徐汇区漕溪北路1200号", "310104"),
+        ("", "闵行古美路412号门口", "310112"),
         ("火星区", "某路1号", None),
     ],
 )
 def test_12345_district_from_name_or_address(
     ingestor: Ingestor, district: str, address: str, expected: str | None
 ) -> None:
-    """Full or short names, the city prefix, or a district named in the address; else unknown."""
+    """Full or short names, the city prefix, or a district the address names (short names at its start)."""
     report = _report(ingestor, "12345", _json("12345", district=district, address=address))
     assert report.location.district_code == expected
 
