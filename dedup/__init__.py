@@ -2,7 +2,7 @@
 
 Pure matching, no Kafka: the gateway feeds observations one at a time to a
 ``TicketIndex`` per partition and persists the index through ``drain_changes`` /
-``load_entry``. The public surface is pinned by ``tests/dedup/test_public_api.py``.
+``load_entry``. The public surface is pinned by ``tests/dedup/test_dedup_api.py``.
 """
 
 from dedup.config import DedupConfig

@@ -1,0 +1,173 @@
+"""Index behaviour: bands, closed tickets, recurrence, no chaining, caps, expiry, persistence."""
+
+import math
+
+import pytest
+
+from dedup import DedupModel, IndexEntryError, TicketIndex, UnknownTicketError
+
+HOUR_MS = 3_600_000
+
+
+def east(metres: float) -> float:
+    return 121.52 + metres / (111_195.0 * math.cos(math.radians(31.23)))
+
+
+def distance_only_model() -> DedupModel:
+    """Only distance counts: ≤50 m merges, ≤100 m is neutral, farther is against."""
+    return DedupModel(
+        version="distance-only",
+        weights={
+            "distance": {"d25": 10, "d50": 10, "d100": 0, "d200": -5, "d500": -5, "d1000": -5, "far": -5}
+        },
+        merge_threshold=9,
+        review_threshold=5,
+    )
+
+
+def test_same_issue_merges_different_issue_stays_apart(make_index, make_obs):
+    """A reworded repeat merges into the ticket; another problem at the same address does not."""
+    index = make_index()
+    first = make_obs(report_id="A")
+    assert index.decide(first).band == "NEW"
+    index.open_ticket("T1", first)
+    repeat = make_obs(
+        description="张杨路五百号附近的灯杆晚上不亮灯，很黑",
+        address="张杨路五百号",
+        event_time_ms=2 * HOUR_MS,
+    )
+    other = make_obs(category_code="0602", description="张杨路500号门口窨井盖破损，很危险", title="井盖破损")
+    d = index.decide(repeat)
+    assert (d.band, d.ticket_id, d.candidate_report_id) == ("MERGE", "T1", "A")
+    assert index.decide(other).band == "NEW"
+
+
+def test_decide_does_not_mutate(make_index, make_obs):
+    """decide() twice gives the same decision and leaves the index unchanged."""
+    index = make_index()
+    index.open_ticket("T1", make_obs(report_id="A"))
+    before = index.snapshot()
+    query = make_obs()
+    assert index.decide(query) == index.decide(query)
+    assert index.snapshot() == before
+
+
+def test_review_band_between_thresholds(make_index, make_obs):
+    """A score between the thresholds is REVIEW, naming the candidate ticket."""
+    index = make_index(distance_only_model())
+    index.open_ticket("T1", make_obs(report_id="A", address="", description=""))
+    query = make_obs(address="", description="", lon=east(80))
+    model = DedupModel(
+        version="v",
+        weights={"distance": {"d100": 6}},
+        merge_threshold=9,
+        review_threshold=5,
+    )
+    index = make_index(model)
+    index.open_ticket("T1", make_obs(report_id="A", address="", description=""))
+    d = index.decide(query)
+    assert (d.band, d.ticket_id) == ("REVIEW", "T1")
+    assert "REVIEW" in d.explanation
+
+
+def test_closed_ticket_takes_no_merge_and_links_recurrence(make_index, make_obs):
+    """After close(), a matching report is NEW with recurrence_of the closed ticket."""
+    index = make_index()
+    index.open_ticket("T1", make_obs(report_id="A"))
+    index.close("T1", 5 * HOUR_MS)
+    later = make_obs(event_time_ms=30 * HOUR_MS)
+    d = index.decide(later)
+    assert d.band == "NEW"
+    assert d.ticket_id is None
+    assert d.recurrence_of == "T1"
+    assert "复发" in d.explanation
+    # Before the closing time the same ticket was open and would have taken the merge.
+    assert index.decide(make_obs(event_time_ms=4 * HOUR_MS)).band == "MERGE"
+
+
+def test_no_chaining_through_members(make_index, make_obs):
+    """A report resembling only a member-of-a-member is not merged (A~B~C~D does not pull D in)."""
+    index = make_index(distance_only_model())
+    common = {"address": "", "description": "", "title": ""}
+    index.open_ticket("T", make_obs(report_id="A", lon=east(0), **common))
+    b = make_obs(report_id="B", lon=east(40), **common)
+    assert index.decide(b).band == "MERGE"
+    index.add_member("T", b)
+    c = make_obs(report_id="C", lon=east(80), **common)
+    d_c = index.decide(c)
+    assert (d_c.band, d_c.candidate_report_id) == ("MERGE", "B")
+    index.add_member("T", c)
+    d_d = index.decide(make_obs(report_id="D", lon=east(120), **common))
+    assert d_d.band != "MERGE"
+
+
+def test_add_member_to_unknown_ticket_is_an_error(make_index, make_obs):
+    """Merging into a ticket the index does not hold raises a named error."""
+    with pytest.raises(UnknownTicketError):
+        make_index().add_member("nope", make_obs())
+
+
+def test_candidate_cap_is_counted(make_index, make_obs):
+    """Above max_candidates the list is cut, the cut is counted, and the newest are kept."""
+    index = make_index(max_candidates=5)
+    for i in range(20):
+        index.open_ticket(f"T{i}", make_obs(report_id=f"A{i}", event_time_ms=i * 1000))
+    d = index.decide(make_obs(event_time_ms=30_000))
+    assert d.candidates_considered == 5
+    assert d.candidates_dropped == 15
+    assert index.candidates_capped == 1
+    assert d.ticket_id == "T19"
+
+
+def test_family_window_and_expiry(make_index, make_obs):
+    """Outside the family's window a ticket is no candidate, and expire() drops it with a tombstone."""
+    index = make_index(windows_hours={"06": 10.0})
+    index.open_ticket("T1", make_obs(report_id="A"))
+    assert index.decide(make_obs(event_time_ms=9 * HOUR_MS)).band == "MERGE"
+    assert index.decide(make_obs(event_time_ms=11 * HOUR_MS)).band == "NEW"
+    index.drain_changes()
+    assert index.expire(11 * HOUR_MS) == 1
+    assert "T1" not in index
+    assert index.drain_changes() == [("T1", None)]
+
+
+def test_incompatible_family_is_not_a_candidate(make_index, make_obs):
+    """Category families that cannot describe one problem are never compared."""
+    index = make_index()
+    index.open_ticket("T1", make_obs(report_id="A", category_code="0801"))
+    assert index.decide(make_obs(category_code="0201")).candidates_considered == 0
+
+
+def test_filing_only_is_never_merged(make_index, make_obs):
+    """事件报备 records are not dispatched work: NEW without candidates."""
+    index = make_index()
+    index.open_ticket("T1", make_obs(report_id="A"))
+    d = index.decide(make_obs(filing_only=True))
+    assert (d.band, d.candidates_considered) == ("NEW", 0)
+
+
+def test_changelog_entries_restore_the_index(make_index, make_obs, default_model):
+    """drain_changes() → load_entry() into an empty index reproduces decisions."""
+    index = make_index()
+    index.open_ticket("T1", make_obs(report_id="A"))
+    index.add_member("T1", make_obs(report_id="B", event_time_ms=HOUR_MS))
+    index.open_ticket("T2", make_obs(report_id="C", category_code="0602", description="井盖破损"))
+    index.close("T2", 2 * HOUR_MS)
+    changes = index.drain_changes()
+    assert [tid for tid, _ in changes] == ["T1", "T2"]
+    copy = TicketIndex(default_model, index.config)
+    for ticket_id, value in changes:
+        copy.load_entry(ticket_id, value)
+    for q in (make_obs(event_time_ms=3 * HOUR_MS), make_obs(category_code="0602", description="井盖破损")):
+        assert copy.decide(q) == index.decide(q)
+
+
+def test_bad_entry_bytes_are_a_named_error(make_index):
+    """Bytes from another version or another program are refused clearly."""
+    index = make_index()
+    with pytest.raises(IndexEntryError):
+        index.load_entry("T1", b'{"v": 99}')
+    with pytest.raises(IndexEntryError):
+        index.load_entry("T1", b"\x00garbage")
+    with pytest.raises(IndexEntryError):
+        TicketIndex.restore(b"not a snapshot", index.model)

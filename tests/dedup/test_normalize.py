@@ -1,0 +1,71 @@
+"""What is left of a report after normalisation is what the caller said about the problem."""
+
+import pytest
+
+from dedup import DedupConfig, LexiconError, Normalizer, Observation
+
+
+@pytest.fixture(scope="module")
+def normalizer():
+    return Normalizer()
+
+
+def norm(normalizer, description, address="浦东新区张杨路500号", title=""):
+    return normalizer.normalize(
+        Observation(report_id="x", event_time_ms=0, title=title, description=description, address=address)
+    )
+
+
+def test_stock_phrases_and_address_are_stripped(normalizer):
+    """Stock phrases, the address and punctuation go; the problem stays."""
+    n = norm(normalizer, "市民来电反映：浦东新区张杨路５００号门口路灯不亮，希望尽快处理。")
+    assert n.text == "门口路灯不亮"
+
+
+def test_synonyms_map_to_one_object_and_symptom(normalizer):
+    """下水道 / 窨井 and 堵塞 / 反水 are the same object and symptom."""
+    a = norm(normalizer, "下水道堵塞了")
+    b = norm(normalizer, "窨井反水")
+    assert a.objects == b.objects == ("下水道",)
+    assert a.symptoms == b.symptoms == ("堵塞",)
+
+
+def test_longest_synonym_wins(normalizer):
+    """窨井盖 is a manhole cover, not a sewer."""
+    assert norm(normalizer, "窨井盖被偷了").objects == ("井盖",)
+
+
+def test_different_problems_at_one_address_differ(normalizer):
+    """路灯 vs 井盖 with the same stock phrases: different objects after stripping."""
+    a = norm(normalizer, "市民来电反映张杨路500号路灯不亮，请相关部门尽快处理")
+    b = norm(normalizer, "市民来电反映张杨路500号井盖破损，请相关部门尽快处理")
+    assert a.objects != b.objects
+    assert a.text != b.text
+
+
+def test_lexicon_is_extensible_by_configuration(tmp_path):
+    """A city file adds a new object and a synonym without code changes."""
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("objects:\n  充电桩: [充电站]\n  路灯: [高杆灯]\nphrases: [麻烦了]\n", encoding="utf-8")
+    n = Normalizer(DedupConfig(lexicon_files=(extra,)))
+    a = n.normalize(Observation(report_id="a", event_time_ms=0, description="充电站坏了，麻烦了"))
+    b = n.normalize(Observation(report_id="b", event_time_ms=0, description="高杆灯不亮"))
+    assert a.objects == ("充电桩",)
+    assert "麻烦了" not in a.text
+    assert b.objects == ("路灯",)
+
+
+def test_bad_lexicon_file_is_named(tmp_path):
+    """A malformed lexicon file is an error naming the file."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("objects:\n  路灯: 灯杆\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"bad\.yaml"):
+        Normalizer(DedupConfig(lexicon_files=(bad,)))
+
+
+def test_invalid_coordinates_are_missing(normalizer):
+    """(0, 0), NaN and out-of-range positions count as no position."""
+    for lat, lon in ((0.0, 0.0), (float("nan"), 121.5), (95.0, 121.5)):
+        n = normalizer.normalize(Observation(report_id="x", event_time_ms=0, lat=lat, lon=lon))
+        assert n.lat is None
+        assert n.lon is None
