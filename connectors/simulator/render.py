@@ -352,8 +352,7 @@ class Renderer:
     def _broken_json(self, r: PlannedReport, record: dict[str, Any]) -> bytes:
         rng, kind = self.rng, r.malformed
         if kind == "broken_json":
-            text = _json(record).decode("utf-8")
-            return text[: rng.randint(len(text) // 3, len(text) - 2)].encode("utf-8")
+            return _cut(_json(record).decode("utf-8"), rng, 2)
         if kind == "missing_field":
             self._drop_required(r.channel, record)
         elif kind == "impossible_date":
@@ -379,8 +378,7 @@ class Renderer:
     def _broken_xml(self, r: PlannedReport, record: dict[str, Any]) -> bytes:
         rng, kind = self.rng, r.malformed
         if kind == "truncated_xml":
-            text = _xml(record).decode("utf-8")
-            return text[: rng.randint(len(text) // 3, len(text) - 3)].encode("utf-8")
+            return _cut(_xml(record).decode("utf-8"), rng, 3)
         if kind == "missing_field":
             self._drop_required("12319", record)
         elif kind == "impossible_date":
@@ -406,6 +404,16 @@ class Renderer:
         else:
             row[0 if rng.random() < 0.5 else 7] = ""
         return PROPERTY_HEADER_LINE + _csv_line(row).encode("gbk")
+
+
+def _cut(text: str, rng: random.Random, keep_off: int) -> bytes:
+    """The record cut off somewhere after its first third (a transfer that stopped mid-way).
+
+    The cut never ends in white space, which a reader would strip: the bytes a
+    connector sees in a file are then exactly the raw record.
+    """
+    end = rng.randint(len(text) // 3, len(text) - keep_off)
+    return text[:end].rstrip().encode("utf-8")
 
 
 def _epoch_digits(at: datetime) -> str:

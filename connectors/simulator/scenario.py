@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
+from itertools import accumulate
 from typing import Generic, TypeVar
 
 import yaml
@@ -132,18 +134,16 @@ class PlannedIssue:
 class _Weighted(Generic[T]):
     """A weighted choice with its cumulative weights computed once."""
 
-    __slots__ = ("cum", "items")
+    __slots__ = ("cum", "items", "total")
 
     def __init__(self, items: list[T], weights: list[float]) -> None:
         self.items = items
-        self.cum: list[float] = []
-        total = 0.0
-        for w in weights:
-            total += w
-            self.cum.append(total)
+        self.cum = list(accumulate(weights))
+        self.total = self.cum[-1]
 
     def pick(self, rng: random.Random) -> T:
-        return rng.choices(self.items, cum_weights=self.cum)[0]
+        # What ``rng.choices(items, cum_weights=cum)[0]`` does, without its per-call checks.
+        return self.items[bisect(self.cum, rng.random() * self.total, 0, len(self.cum) - 1)]
 
 
 class Planner:
@@ -275,7 +275,10 @@ class Planner:
             problem, place = original.problem, original.place
             start = original.closed_at + timedelta(hours=rng.uniform(low, high))
         issue = PlannedIssue(problem, place, near_miss_of=original, near_miss_type=kind)
-        self._fill(issue, _whole_seconds(start), self._count(problem, remaining), first_caller=caller)
+        # Only an after-closure near miss may begin after the original closed.
+        keep = kind is not NearMissType.AFTER_CLOSURE
+        count = self._count(problem, remaining)
+        self._fill(issue, _whole_seconds(start), count, first_caller=caller, keep_first_time=keep)
         return issue
 
     def _while_open(self, original: PlannedIssue) -> datetime:
@@ -285,9 +288,19 @@ class Planner:
         return begin + (end - begin) * self.rng.random()
 
     def _fill(
-        self, issue: PlannedIssue, start: datetime, count: int, first_caller: Caller | None = None
+        self,
+        issue: PlannedIssue,
+        start: datetime,
+        count: int,
+        first_caller: Caller | None = None,
+        keep_first_time: bool = False,
     ) -> None:
-        """Plan the issue's reports, their kinds and callers, then whether and when it closes."""
+        """Plan the issue's reports, their kinds and callers, then whether and when it closes.
+
+        With ``keep_first_time`` the first report happens at ``start`` exactly: outside
+        working hours it is then a 12345 call, never a grid worker's report postponed
+        to the next shift.
+        """
         rng, problem = self.rng, issue.problem
         span = timedelta(hours=self.props.max_issue_span_hours)
         at = start
@@ -296,6 +309,8 @@ class Planner:
                 gap = max(3.0, problem.gap_minutes * rng.lognormvariate(0.0, 1.0))
                 at = min(at + timedelta(minutes=gap), start + span)
             channel = self.channel_choice[problem.key].pick(rng)
+            if n == 0 and keep_first_time and channel in ("12319", "grid") and not self._working(at):
+                channel = "12345"
             report = PlannedReport(
                 len(self.reports), channel, _whole_seconds(at), problem, issue.place, issue
             )
@@ -414,10 +429,14 @@ class Planner:
         seconds = self.rng.randrange(3600)
         return self.start + timedelta(days=day, hours=hour, seconds=seconds)
 
+    def _working(self, at: datetime) -> bool:
+        open_, close = self.props.work_hours
+        return open_ <= at.hour < close
+
     def _work_hours(self, at: datetime) -> datetime:
         """Grid workers and inspectors file only in working hours: later reports move to the next shift."""
-        open_, close = self.props.work_hours
-        if open_ <= at.hour < close:
+        open_ = self.props.work_hours[0]
+        if self._working(at):
             return at
         day = at if at.hour < open_ else at + timedelta(days=1)
         shift = day.replace(hour=open_, minute=0, second=0)

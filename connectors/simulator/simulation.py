@@ -149,7 +149,6 @@ def _closures(issues: list[PlannedIssue], tables: Tables) -> tuple[list[Closure]
     ``ticket_id(district, report_id(first report))`` and its department the lead the
     routing catalogue gives the category that report maps to.
     """
-    router = _router()
     closures: list[Closure] = []
     changes: list[TicketStatusChange] = []
     for issue in sorted(
@@ -161,7 +160,7 @@ def _closures(issues: list[PlannedIssue], tables: Tables) -> tuple[list[Closure]
         report_id = schema_ids.report_id(channel, first.source_record_id)
         ticket_id = schema_ids.ticket_id(issue.place.district.code, report_id)
         category = tables.channels[first.channel].categories[issue.problem.native_key(first.channel)]
-        department = router.route(category, channel.value, {}, {}).lead
+        department = _department(category, channel.value)
         closures.append(Closure(issue.issue_id, ticket_id, issue.closed_at, department))
         changes.append(
             TicketStatusChange(
@@ -197,3 +196,9 @@ def _tables() -> Tables:
 @cache
 def _router() -> Router:
     return Router(load_catalogue())
+
+
+@cache
+def _department(category: str, channel: str) -> str:
+    """The lead department of a ticket of this category opened by this channel."""
+    return _router().route(category, channel, {}, {}).lead
