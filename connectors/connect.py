@@ -17,6 +17,7 @@ raised, the batch is not committed).
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Iterable
@@ -161,6 +162,7 @@ class Connector:
         """Map, produce, flush, commit: one unit of at-least-once."""
         reports = dead_letters = 0
         offsets: dict[tuple[str, int], int] = {}
+        trace = log.isEnabledFor(logging.DEBUG)  # decided once per batch: per-record lines cost a render
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -186,6 +188,9 @@ class Connector:
                 )
             else:
                 reports += 1
+                if trace:
+                    with structlog.contextvars.bound_contextvars(report_id=output.result.report_id):
+                        log.debug("report mapped", offset=msg.offset(), key=output.key.decode())
             offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
         self.producer.flush(self.options.flush_timeout_s)
         if offsets:
