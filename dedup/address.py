@@ -31,6 +31,7 @@ _HAN = "\u4e00-\u9fff"
 _UNIT_NUMBER = re.compile(r"\d+(?:号楼|单元|号|弄|栋|幢|座|室|层|楼)")
 _WESTERN = re.compile(r"^\s*(\d+[A-Z]?)(?:-\d+)?\s+(.+?)\s*$")
 _SPACES = re.compile(r"\s+")
+_ROAD_AFTER_DISTRICT = re.compile(r"[东南西北中]?(?:路|大道|街|公路)")
 _BRACKETS = re.compile(r"[（(]([^）)]*)[）)]")
 
 
@@ -106,7 +107,8 @@ class CityHints:
         self._subdistrict = re.compile(f"^[{_HAN}]{{1,6}}?(?:{sub})") if sub else None
         self._road_suffix_chars = frozenset(s[0] for s in road_suffixes)
         road = "|".join(map(re.escape, sorted(road_suffixes, key=len, reverse=True)))
-        self._road = re.compile(f"([{_HAN}0-9]{{1,12}}?(?:{road}))(?:(\\d+)弄)?(?:(\\d+)号(?!楼))?")
+        # 街坊 ends a compound (金杨新村四街坊), not a road.
+        self._road = re.compile(f"([{_HAN}0-9]{{1,12}}?(?:{road}))(?!坊)(?:(\\d+)弄)?(?:(\\d+)号(?!楼))?")
         compound = "|".join(map(re.escape, sorted(compound_suffixes, key=len, reverse=True)))
         self._compound = re.compile(f"[{_HAN}]{{2,8}}?(?:{compound})")
         # In free text a road counts only with a number after it: 路灯 is not a road.
@@ -152,7 +154,8 @@ class CityHints:
                 break
         if self._district is not None:
             found = self._district.match(text)
-            if found:
+            # 浦东南路 and 长宁路 are roads, not the districts 浦东 and 长宁 plus a road.
+            if found and not _ROAD_AFTER_DISTRICT.match(text, found.end()):
                 district_code = district_code or self.district_names[found.group(0)]
                 text = text[found.end() :]
         while self._subdistrict is not None:
@@ -198,6 +201,34 @@ class CityHints:
             compound=compound,
             building=building,
             room=room,
+        )
+
+    def find_in_text(self, text: str, district_code: str | None = None) -> ParsedAddress:
+        """An address mentioned somewhere in free text (when the address field is empty)."""
+        district = district_code
+        if district is None and self._district is not None:
+            found = self._district.search(text)
+            if found:
+                district = self.district_names[found.group(0)]
+        found = self._road_with_number.search(text)
+        if found:
+            return self.parse(text[found.start() :], district)
+        compound = self._compound.search(text)
+        if compound is None:
+            return ParsedAddress(district_code=district)
+        name = compound.group(0)
+        for prefix in self.city_prefixes:
+            if name.startswith(prefix) and len(name) - len(prefix) >= 2:
+                name = name[len(prefix) :]
+                break
+        if self._district is not None:
+            prefix = self._district.match(name)
+            if prefix and len(name) - prefix.end() >= 2:
+                district = district or self.district_names[prefix.group(0)]
+                name = name[prefix.end() :]
+        building = re.match(r"(\d+)(?:号楼|号|栋|幢|座)", text[compound.end() :])
+        return ParsedAddress(
+            district_code=district, compound=name, building=building.group(1) if building else None
         )
 
     def strip_pattern_generic(self) -> re.Pattern[str]:

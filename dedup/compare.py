@@ -70,6 +70,10 @@ def _term_levels(q: int, masks: np.ndarray) -> np.ndarray:
     return np.where(masks == 0, 0, out).astype(np.int8)
 
 
+def _one_substitution(a: str, b: str) -> bool:
+    return len(a) == len(b) and len(a) >= 3 and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
 def _address_levels(q: NormalizedReport, qh: Hashed, s: RowStore, idx: np.ndarray) -> np.ndarray:
     a = _A["address"]
     ints = s.ints
@@ -83,7 +87,15 @@ def _address_levels(q: NormalizedReport, qh: Hashed, s: RowStore, idx: np.ndarra
 
     road_known = (road != 0) & (qh.road != 0)
     road_eq = road_known & (road == qh.road)
-    house_eq = (qh.house != 0) & (house == qh.house)
+    same_number = (qh.house != 0) & (house == qh.house)
+    if q.road is not None:
+        # One wrong character in a road name (张扬路 for 张杨路) at the same house number
+        # is a typo, not another road; checked in Python only for those few rows.
+        for i in np.flatnonzero(road_known & ~road_eq & same_number):
+            other = s.norms[idx[i]].road  # type: ignore[union-attr]
+            if other is not None and _one_substitution(q.road, other):
+                road_eq[i] = True
+    house_eq = road_eq & same_number
     compound_known = (compound != 0) & (qh.compound != 0)
     compound_eq = compound_known & (compound == qh.compound)
     same_place = house_eq | (compound_eq & ~(road_known & ~road_eq))

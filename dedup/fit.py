@@ -29,7 +29,7 @@ import numpy as np
 
 from dedup.config import DedupConfig
 from dedup.features import FEATURES, LEVELS
-from dedup.index import Candidates, TicketIndex
+from dedup.index import TicketIndex
 from dedup.labelled import LabelledReport, split_mask
 from dedup.model import DedupModel
 from dedup.replay import oracle_replay
@@ -62,7 +62,6 @@ def collect_pairs(
     for position, found in oracle_replay(stream, index):
         if not measured[position] or found is None:
             continue
-        assert isinstance(found, Candidates)
         keep = found.open_now
         if not keep.any():
             continue

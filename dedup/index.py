@@ -175,6 +175,7 @@ class TicketIndex:
             keys.append(("p", f, norm.caller))
         if norm.road and norm.house:
             keys.append(("h", f, norm.road, norm.house))
+            keys.append(("n", f, norm.district or "", norm.house))
         if norm.compound:
             keys.append(("c", f, norm.compound))
         if norm.lat is not None and norm.lon is not None:
@@ -199,6 +200,7 @@ class TicketIndex:
                 wanted.append(("p", f, norm.caller))
             if norm.road and norm.house:
                 wanted.append(("h", f, norm.road, norm.house))
+                wanted.append(("n", f, norm.district or "", norm.house))
             if norm.compound:
                 wanted.append(("c", f, norm.compound))
             wanted.extend(("g", f, *cell) for cell in cells[:1])

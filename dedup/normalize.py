@@ -161,6 +161,14 @@ class Normalizer:
             return cached[1]  # type: ignore[no-any-return]
         address = convert_unit_numerals(nfkc(obs.address))
         parsed = self.hints.parse(address, obs.district_code)
+        if parsed.road is None and parsed.compound is None:
+            # Callers often give the place only in the description.
+            described = convert_unit_numerals(nfkc(obs.description))
+            if self._stock is not None:
+                described = self._stock.sub("，", described)  # a boundary, so 反映张杨路 is not a road
+            found = self.hints.find_in_text(described, parsed.district_code)
+            if found.road is not None or found.compound is not None:
+                parsed = found
         text = self.clean_text(obs.title, obs.description, address, parsed.road, parsed.compound)
         objects = self.lexicon.objects.find(text)
         symptoms = self.lexicon.symptoms.find(text)

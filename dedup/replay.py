@@ -9,10 +9,10 @@ marked "possible duplicate"), exactly as the gateway's processor does.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from dedup.decision import MERGE, Decision
-from dedup.index import TicketIndex
+from dedup.index import Candidates, TicketIndex
 from dedup.labelled import LabelledReport
 
 
@@ -65,20 +65,22 @@ def replay(stream: Sequence[LabelledReport], index: TicketIndex) -> list[Outcome
     return out
 
 
-def oracle_replay(stream: Sequence[LabelledReport], index: TicketIndex) -> list[tuple[int, object]]:
+def oracle_replay(
+    stream: Sequence[LabelledReport], index: TicketIndex
+) -> Iterator[tuple[int, Candidates | None]]:
     """Replay with the *true* clusters deciding merges; yields, per report, its candidate comparison.
 
     Used to fit weights: every candidate the index would have scored for the report,
     against tickets formed as the city formed them, is a labelled pair.
-    Returns ``(position in stream, Candidates or None)``.
+    Yields ``(position in stream, Candidates or None)`` before applying the report, so
+    the candidates' rows are still valid while the caller looks at them.
     """
     closer = _Closer(index)
     ticket_of_cluster: dict[str, str] = {}
-    out: list[tuple[int, object]] = []
     for position, report in enumerate(stream):
         obs = report.obs
         closer.until(obs.event_time_ms)
-        out.append((position, index.candidates(obs)))
+        yield position, index.candidates(obs)
         ticket_id = ticket_of_cluster.get(report.cluster)
         if ticket_id is not None and ticket_id in index and index.is_open(ticket_id, obs.event_time_ms):
             index.add_member(ticket_id, obs)
@@ -87,4 +89,3 @@ def oracle_replay(stream: Sequence[LabelledReport], index: TicketIndex) -> list[
             index.open_ticket(ticket_id, obs)
             ticket_of_cluster[report.cluster] = ticket_id
             closer.schedule(ticket_id, report.closed_ms)
-    return out

@@ -52,7 +52,7 @@ class Hashed:
         self.sub = len(norm.category_code) > 2
         self.district = h64(norm.district)
         self.road = h64(norm.road)
-        self.house = h64(f"{norm.road}\x1f{norm.house}") if norm.road and norm.house else 0
+        self.house = h64(norm.house)
         self.compound = h64(norm.compound)
         self.building = h64(norm.building)
         self.room = h64(norm.room)

@@ -87,8 +87,10 @@ def test_model_levels_are_ordered():
 def test_missing_field_contributes_zero(make_index, make_obs, missing, feature):
     """Leaving a field out removes exactly that feature's contribution, nothing else."""
     primary = make_obs(report_id="P", contact_hash="c")
-    full = score_against_one(make_index, make_obs, primary, make_obs(contact_hash="c"))
-    part = score_against_one(make_index, make_obs, primary, make_obs(**{"contact_hash": "c", **missing}))
+    # The place is given only in the address field, so leaving it out leaves no trace of it.
+    base = {"contact_hash": "c", "description": "门口路灯不亮"}
+    full = score_against_one(make_index, make_obs, primary, make_obs(**base))
+    part = score_against_one(make_index, make_obs, primary, make_obs(**{**base, **missing}))
     by_feature = {c.feature: c for c in part.contributions}
     assert by_feature[feature].level == "missing"
     assert by_feature[feature].weight == 0.0
