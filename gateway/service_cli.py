@@ -167,7 +167,7 @@ def subscribe(
         raise typer.Exit(2)
     settings = _settings(config)
     from gateway.positions import Position, PositionError
-    from gateway.subscribe import TABLE_HEADER, follow, json_line, table_row
+    from gateway.subscribe import TABLE_HEADER, UnknownTopicError, follow, json_line, table_row
     from schemas.serde import make_codec
 
     try:
@@ -175,19 +175,26 @@ def subscribe(
     except PositionError as exc:
         _err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    if position is not None and position.time_ms is None:
+        _err.print("[red]error:[/] --since takes an ISO time with a zone, e.g. 2026-11-01T08:00+08:00")
+        raise typer.Exit(2)
     codec = make_codec(settings.schema_registry.url, settings.schema_registry.extra)
     tickets = follow(
         settings, department, codec, from_beginning=from_beginning, since=position, idle_exit_s=idle_exit
     )
-    if output == "json":
-        for ticket in tickets:
-            sys.stdout.write(json_line(ticket) + "\n")
-            sys.stdout.flush()
-        return
-    _out.print("  ".join(TABLE_HEADER), style="bold")
     try:
+        if output == "json":
+            for ticket in tickets:
+                sys.stdout.write(json_line(ticket) + "\n")
+                sys.stdout.flush()
+            return
+        _out.print("  ".join(TABLE_HEADER), style="bold")
         for ticket in tickets:
-            _out.print("  ".join(table_row(ticket)), highlight=False)
+            # Data, not markup; one line per ticket even when piped (rich wraps at 80 columns).
+            _out.print("  ".join(table_row(ticket)), highlight=False, markup=False, soft_wrap=True)
+    except UnknownTopicError as exc:
+        _err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         pass
 

@@ -10,6 +10,7 @@ masked only; confidential callers not at all.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,10 @@ from gateway.settings import Settings
 from schemas.serde import Codec
 
 TZ_LOCAL = "Asia/Shanghai"
+
+
+class UnknownTopicError(LookupError):
+    """The department's topic does not exist (a mistyped code, or the gateway never routed to it)."""
 
 
 def follow(
@@ -48,7 +53,17 @@ def follow(
         logger=librdkafka_logger(),
     )
 
+    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        consumer.close()
+        raise UnknownTopicError(
+            f"topic {topic} does not exist: is {department!r} a department code of the routing catalogue?"
+        )
+    idle_since = time.monotonic()
+
     def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        nonlocal idle_since
+        idle_since = time.monotonic()  # joining the group is not idleness
         if since is not None and since.time_ms is not None:
             for tp in c.offsets_for_times(
                 [TopicPartition(tp.topic, tp.partition, since.time_ms) for tp in partitions]
@@ -61,17 +76,16 @@ def follow(
         c.assign(partitions)
 
     consumer.subscribe([topic], on_assign=on_assign)
-    idle_since = datetime.now()
     try:
         while not stop():
             message = consumer.poll(0.5)
             if message is None:
-                if idle_exit_s is not None and (datetime.now() - idle_since).total_seconds() > idle_exit_s:
+                if idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
                     return
                 continue
             if message.error() is not None or not message.value():
                 continue
-            idle_since = datetime.now()
+            idle_since = time.monotonic()
             yield codec.decode_dict(message.value(), topic=topic)[1]
     finally:
         consumer.close()

@@ -98,8 +98,8 @@ def ticket() -> Ticket:
         ticket_id=ids.ticket_id("310115", r.report_id),
         status=TicketStatus.DISPATCHED,
         category=r.category,
-        lead_department="SH-PD-SZ",
-        assisting_departments=["SH-PD-ZJ-LJZ"],
+        lead_department="shizheng",
+        assisting_departments=["jd-310115005"],
         location=r.location,
         title=r.title,
         summary=r.description,
@@ -137,11 +137,11 @@ def ticket_event() -> TicketEvent:
 def status_change() -> TicketStatusChange:
     """A department closing the example ticket."""
     return TicketStatusChange(
-        change_id="SH-PD-SZ-0001",
+        change_id="shizheng-0001",
         ticket_id=ticket().ticket_id,
         status=TicketStatus.CLOSED,
         resolution=Resolution.RESOLVED,
-        department="SH-PD-SZ",
+        department="shizheng",
         actor="王工",
         note="已更换灯泡",
         at=T0.replace(day=2),

@@ -35,12 +35,6 @@ RAW_PHONE = "13812345678"
 MASKED = mask_phone(RAW_PHONE)  # 138****5678
 TICKET_ID = re.compile(r"TK-\d{6}-[0-9a-f]{16}")
 
-#: What `bingxian subscribe` must do to print one line per ticket whatever the terminal width.
-WRAPS = pytest.mark.xfail(
-    strict=True,
-    reason="gateway/service_cli.py prints table rows through rich, which wraps them at 80 columns "
-    "when stdout is not a terminal; needs soft_wrap=True, markup=False (see the lead's report)",
-)
 
 
 @dataclass(frozen=True)
@@ -158,7 +152,6 @@ def test_table_shows_every_committed_version(department, history):
     assert aborted.ticket_id not in result.stdout
 
 
-@WRAPS
 def test_table_is_one_line_per_ticket(department, history):
     """Piped to a file, each ticket version is exactly one line: id, status and caller on it."""
     committed, _ = history
@@ -239,14 +232,7 @@ def test_masked_caller_is_shown_and_the_raw_number_never(kafka, department):
     [
         ("yesterday", "'yesterday' is neither an offset nor an ISO time like 2026-11-01T08:00+08:00"),
         ("2026-11-01T08:00", "'2026-11-01T08:00' needs a time zone, e.g. 2026-11-01T08:00+08:00"),
-        pytest.param(
-            "1200",
-            "ISO time",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="an offset passes Position.parse and follow() ignores it (see the lead's report)",
-            ),
-        ),
+        ("1200", "ISO time"),
     ],
 )
 def test_bad_since_is_refused_with_exit_code_2(department, since, message):
@@ -259,9 +245,6 @@ def test_bad_since_is_refused_with_exit_code_2(department, since, message):
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True, reason="an unknown topic is skipped as a message error: silence, exit 0 (see the report)"
-)
 def test_unknown_department_is_an_error(kafka, tmp_path):
     """A department code without a topic (a typo) is reported, not waited on in silence."""
     settings = isolated_settings(kafka)
