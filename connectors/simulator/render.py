@@ -23,6 +23,7 @@ import prcoords
 
 from connectors.simulator.problems import Phrasebook, chinese_number, full_width, typo
 from connectors.simulator.scenario import PlannedReport, Proportions
+from connectors.simulator.weighted import Weighted
 from connectors.simulator.world import Place, shift
 
 #: The 962121 export header (``connectors.channels.property962121.HEADER``), as GBK bytes with CRLF.
@@ -59,6 +60,27 @@ def _epoch_ms(at: datetime) -> int:
     return int(at.timestamp()) * 1000
 
 
+def _epoch_digits(at: datetime) -> str:
+    return str(_epoch_ms(at))
+
+
+# How often each channel writes its times in each format (channels.md lists the formats).
+_HOTLINE_TIMES = Weighted([_dash, _slash_minutes, _iso, _epoch_ms, _epoch_digits], [55, 15, 15, 10, 5])
+_URBAN_TIMES = Weighted([_dash, _iso], [80, 20])
+_PROPERTY_TIMES = Weighted([_slash_short, _dash], [60, 40])
+_GRID_TIMES = Weighted([_epoch_ms, _dash], [60, 40])
+# 12345 intake: phone calls dominate; only app and WeChat orders carry the caller's position.
+_SOURCE = Weighted(["phone", "web", "app", "wechat"], [60, 10, 15, 15])
+_LOCATED_SOURCES = ("app", "wechat")
+_LOCATED_SHARE = 0.30
+_APPEAL = Weighted(["投诉", "求助", "举报", "建议", "咨询"], [60, 25, 8, 5, 2])
+_PHOTOS = Weighted([0, 1, 2, 3], [10, 50, 30, 10])
+_BUILDING = Weighted(["{}号楼", "{}号", "{}幢", "{}"], [50, 25, 10, 15])
+# Compound address forms (name / building / road+lane+number / road+lane+name): citizens vary more.
+_CITIZEN_FORM = Weighted([0, 1, 2, 3], [25, 40, 20, 15])
+_TERSE_FORM = Weighted([0, 1, 2, 3], [10, 60, 20, 10])
+
+
 class Renderer:
     """Writes planned reports in their channel's native format; one instance per simulation."""
 
@@ -87,18 +109,16 @@ class Renderer:
         rng, problem, place = self.rng, r.problem, r.place
         code = problem.native.hotline
         assert code is not None  # the planner only sends a problem through channels it has codes for
-        source = rng.choices(("phone", "web", "app", "wechat"), (60, 10, 15, 15))[0]
+        source = _SOURCE.pick(rng)
         record: dict[str, Any] = {"orderNum": r.source_record_id}
-        record["callTime"] = self._time(
-            r, ((_dash, 55), (_slash_minutes, 15), (_iso, 15), (_epoch_ms, 10), (_epoch_digits, 5))
-        )
+        record["callTime"] = self._time(r, _HOTLINE_TIMES)
         caller = r.caller
         if caller is not None and caller.name and source == "phone":
             record["callerName"] = caller.name
         if caller is not None and (source != "web" or rng.random() < 0.6):
             record["callerPhone"] = self._phone(caller.phone)
         record["sourceType"] = source
-        record["appealType"] = rng.choices(("投诉", "求助", "举报", "建议", "咨询"), (60, 25, 8, 5, 2))[0]
+        record["appealType"] = _APPEAL.pick(rng)
         record["questionCode"], record["questionName"] = (
             HOTLINE_OTHER if r.category_noise else (code.code, code.name)
         )
@@ -122,7 +142,7 @@ class Renderer:
         record["urgency"] = ("特急" if problem.urgent >= 0.8 else "紧急") if r.urgent else "一般"
         if r.old_order is not None:
             record["oldOrderNum"] = r.old_order.source_record_id
-        if source in ("app", "wechat") and rng.random() < self.props.coordinates["12345"] / 0.3:
+        if source in _LOCATED_SOURCES and rng.random() < self.props.coordinates["12345"] / _LOCATED_SHARE:
             lon, lat = self._reported_position(place, elsewhere=0.15)
             record["addressPoints"] = f"{lon:.6f},{lat:.6f}"
         if r.malformed:
@@ -162,7 +182,7 @@ class Renderer:
             record["reporterPhone"] = self._phone(r.caller.phone)
         if r.worker:
             record["inspectorId"] = r.worker
-        record["reportTime"] = self._time(r, ((_dash, 80), (_iso, 20)))
+        record["reportTime"] = self._time(r, _URBAN_TIMES)
         record["timeLimit"] = code.limit
         if code.component and r.event_source == "监督员":
             # The same physical object always has the same id: a strong signal for repeats.
@@ -179,13 +199,11 @@ class Renderer:
         assert code is not None  # 962121 problems are compound problems with a 962121 code
         assert compound is not None
         assert building is not None
-        reported = self._time(r, ((_slash_short, 60), (_dash, 40)))
+        reported = self._time(r, _PROPERTY_TIMES)
         name = compound.name
         if rng.random() < 0.1 and not name.endswith("小区"):
             name += "小区"
-        building_text = rng.choices(
-            (f"{building}号楼", f"{building}号", f"{building}幢", str(building)), (50, 25, 10, 15)
-        )[0]
+        building_text = _BUILDING.pick(rng).format(building)
         room = r.caller.room if r.caller is not None else place.room
         room_text = ""
         if room and (problem.room or rng.random() < 0.8):
@@ -235,9 +253,9 @@ class Renderer:
         if rng.random() < self.props.coordinates["grid"]:
             lon, lat = self._gcj(place)
             record["gpsx"], record["gpsy"] = round(lon, 6), round(lat, 6)
-        record["happenTime"] = self._time(r, ((_epoch_ms, 60), (_dash, 40)))
+        record["happenTime"] = self._time(r, _GRID_TIMES)
         record["level"] = (3 if problem.urgent >= 0.8 else 2) if r.urgent else 1
-        photos = rng.choices((0, 1, 2, 3), (10, 50, 30, 10))[0]
+        photos = _PHOTOS.pick(rng)
         record["photoUrls"] = [
             f"https://grid.example/p/{r.source_record_id}-{k}.jpg" for k in range(1, photos + 1)
         ]
@@ -249,9 +267,9 @@ class Renderer:
 
     # -- shared pieces --------------------------------------------------------------------------
 
-    def _time(self, r: PlannedReport, formats: tuple[tuple[Callable[[datetime], Any], int], ...]) -> Any:
+    def _time(self, r: PlannedReport, formats: Weighted[Callable[[datetime], Any]]) -> Any:
         """The report time in one of the channel's formats; the truth follows what the record says."""
-        render = self.rng.choices([f for f, _ in formats], [w for _, w in formats])[0]
+        render = formats.pick(self.rng)
         if render in (_slash_minutes, _slash_short):
             r.at = r.at.replace(second=0)
         return render(r.at)
@@ -303,7 +321,7 @@ class Renderer:
             f"{road}{lane}弄{building}号{room}",
             f"{road}{lane}弄{compound.name}",
         )
-        return prefix + rng.choices(forms, (25, 40, 20, 15) if citizen else (10, 60, 20, 10))[0]
+        return prefix + forms[(_CITIZEN_FORM if citizen else _TERSE_FORM).pick(rng)]
 
     def _number(self, number: int, citizen: bool) -> str:
         if citizen:
@@ -414,10 +432,6 @@ def _cut(text: str, rng: random.Random, keep_off: int) -> bytes:
     """
     end = rng.randint(len(text) // 3, len(text) - keep_off)
     return text[:end].rstrip().encode("utf-8")
-
-
-def _epoch_digits(at: datetime) -> str:
-    return str(_epoch_ms(at))
 
 
 def _json(record: dict[str, Any]) -> bytes:

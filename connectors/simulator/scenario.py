@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import math
 import random
-from bisect import bisect
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
-from itertools import accumulate
-from typing import Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,9 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from connectors.exceptions import ConfigError
 from connectors.simulator.problems import CHANNELS, ChannelName, Phrasebook, ProblemType
 from connectors.simulator.truth import Kind, NearMissType
+from connectors.simulator.weighted import Weighted
 from connectors.simulator.world import City, Place, random_room
 
-T = TypeVar("T")
+#: Ordinary issues of one problem stay this far apart on a road, and this long apart in time.
+_APART_METRES = 150.0
+_APART = timedelta(days=6)
+#: How often a place is re-drawn before a crowded spot is accepted anyway.
+_PLACE_ATTEMPTS = 10
 
 #: 12319 case sources and how often each files a case.
 _URBAN_SOURCES = (("监督员", 70), ("公众举报", 20), ("视频", 7), ("上级交办", 3))
@@ -131,21 +133,6 @@ class PlannedIssue:
         return self.reports[-1]
 
 
-class _Weighted(Generic[T]):
-    """A weighted choice with its cumulative weights computed once."""
-
-    __slots__ = ("cum", "items", "total")
-
-    def __init__(self, items: list[T], weights: list[float]) -> None:
-        self.items = items
-        self.cum = list(accumulate(weights))
-        self.total = self.cum[-1]
-
-    def pick(self, rng: random.Random) -> T:
-        # What ``rng.choices(items, cum_weights=cum)[0]`` does, without its per-call checks.
-        return self.items[bisect(self.cum, rng.random() * self.total, 0, len(self.cum) - 1)]
-
-
 class Planner:
     """Plans issues and reports until the requested number of records is reached."""
 
@@ -166,26 +153,24 @@ class Planner:
         self.start = start
         self.days = max(1, math.ceil(valid_reports / props.reports_per_day))
         self.end = start + timedelta(days=self.days)
-        self.problems = _Weighted(list(problems), [p.weight for p in problems])
+        self.problems = Weighted(list(problems), [p.weight for p in problems])
         self.by_setting = {s: [p for p in problems if p.setting == s] for s in ("street", "compound")}
-        self.channel_choice = {
-            p.key: _Weighted(list(p.channels), list(p.channels.values())) for p in problems
-        }
+        self.channel_choice = {p.key: Weighted(list(p.channels), list(p.channels.values())) for p in problems}
         self.by_channel = {
-            c: _Weighted(
+            c: Weighted(
                 [p for p in problems if c in p.channels],
                 [p.weight * p.channels[c] for p in problems if c in p.channels],
             )
             for c in CHANNELS
         }
         counts = sorted(props.report_counts)
-        self.counts = _Weighted(counts, [props.report_counts[c] for c in counts])
+        self.counts = Weighted(counts, [props.report_counts[c] for c in counts])
         kinds = list(props.near_miss_types)
-        self.near_kinds = _Weighted(kinds, [props.near_miss_types[k] for k in kinds])
-        self.hours = _Weighted(list(range(24)), props.hour_weights)
-        self.sources = _Weighted([s for s, _ in _URBAN_SOURCES], [w for _, w in _URBAN_SOURCES])
+        self.near_kinds = Weighted(kinds, [props.near_miss_types[k] for k in kinds])
+        self.hours = Weighted(list(range(24)), props.hour_weights)
+        self.sources = Weighted([s for s, _ in _URBAN_SOURCES], [w for _, w in _URBAN_SOURCES])
         self.malformed_kinds = {
-            c: _Weighted(list(kinds_.keys()), list(kinds_.values()))
+            c: Weighted(list(kinds_.keys()), list(kinds_.values()))
             for c, kinds_ in props.malformed_types.items()
         }
         self.issues: list[PlannedIssue] = []
@@ -195,6 +180,8 @@ class Planner:
         self._street: list[PlannedIssue] = []
         self._compound: list[PlannedIssue] = []
         self._closed: list[PlannedIssue] = []
+        # Where each problem already happened: (spot, 6-day bucket) -> [(metres along road, epoch s)].
+        self._spots: dict[tuple[object, ...], list[tuple[float, float]]] = {}
 
     # -- the budget loop ------------------------------------------------------------------------
 
@@ -211,7 +198,7 @@ class Planner:
         channel_counts = [sum(1 for r in self.reports if r.channel == c) for c in CHANNELS]
         if malformed and not any(channel_counts):
             channel_counts = [1] * len(CHANNELS)
-        channels = _Weighted(list(CHANNELS), channel_counts)
+        channels = Weighted(list(CHANNELS), channel_counts)
         for _ in range(malformed):
             self._malformed(channels.pick(self.rng))
 
@@ -219,9 +206,15 @@ class Planner:
 
     def _ordinary(self, remaining: int) -> PlannedIssue:
         problem = self.problems.pick(self.rng)
+        start = self._start_time()
         place = self._place(problem)
+        for _ in range(_PLACE_ATTEMPTS):
+            if self._free(problem, place, start):
+                break
+            place = self._place(problem)
         issue = PlannedIssue(problem, place)
-        self._fill(issue, self._start_time(), self._count(problem, remaining))
+        self._fill(issue, start, self._count(problem, remaining))
+        self._claim(issue)
         self._base.append(issue)
         if place.compound is None:
             self._street.append(issue)
@@ -275,6 +268,7 @@ class Planner:
             problem, place = original.problem, original.place
             start = original.closed_at + timedelta(hours=rng.uniform(low, high))
         issue = PlannedIssue(problem, place, near_miss_of=original, near_miss_type=kind)
+        self._claim(issue, start)
         # Only an after-closure near miss may begin after the original closed.
         keep = kind is not NearMissType.AFTER_CLOSURE
         count = self._count(problem, remaining)
@@ -410,6 +404,38 @@ class Planner:
             report.caller = self._caller(place)
         self.reports.append(report)
 
+    # -- keeping ordinary issues apart ----------------------------------------------------------
+
+    def _spot(self, problem: ProblemType, place: Place) -> tuple[object, ...]:
+        if place.compound is None:
+            return (problem.key, place.road.index)
+        return (problem.key, place.compound.index, place.building, place.room)
+
+    def _free(self, problem: ProblemType, place: Place, start: datetime) -> bool:
+        """No issue of this problem within reach of ``place`` around ``start``.
+
+        Two unrelated issues of one problem at one spot in the same days would be the
+        same real problem: the truth would call a correct merge wrong. Ordinary issues
+        therefore keep ``_APART_METRES`` (street) or the building (compound) apart for
+        ``_APART`` on either side; near misses are the deliberate exceptions.
+        """
+        spot, at = self._spot(problem, place), start.timestamp()
+        window = _APART.total_seconds()
+        bucket = int(at // window)
+        here = _position(place)
+        for b in (bucket - 1, bucket, bucket + 1):
+            for metre, then in self._spots.get((*spot, b), ()):
+                near = place.compound is not None or abs(metre - here) < _APART_METRES
+                if near and abs(then - at) < window:
+                    return False
+        return True
+
+    def _claim(self, issue: PlannedIssue, start: datetime | None = None) -> None:
+        """Remember where and when an issue began, for ``_free``; buckets keep the lookup short."""
+        at = (start or issue.first.at).timestamp()
+        key = (*self._spot(issue.problem, issue.place), int(at // _APART.total_seconds()))
+        self._spots.setdefault(key, []).append((_position(issue.place), at))
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _place(self, problem: ProblemType) -> Place:
@@ -441,6 +467,11 @@ class Planner:
         day = at if at.hour < open_ else at + timedelta(days=1)
         shift = day.replace(hour=open_, minute=0, second=0)
         return shift + timedelta(seconds=self.rng.randrange(5400))
+
+
+def _position(place: Place) -> float:
+    """Metres from the start of the place's road."""
+    return place.road.fraction(place.number) * place.road.length_m
 
 
 def _whole_seconds(at: datetime) -> datetime:

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.exceptions import ConfigError
+from connectors.simulator.weighted import Weighted
 
 #: Metres per degree of latitude (and of longitude at the equator).
 METRES_PER_DEGREE = 111_320.0
@@ -115,8 +116,8 @@ class District:
     streets: dict[str, str]
     roads: list[Road] = field(default_factory=list)
     compounds: list[Compound] = field(default_factory=list)
-    #: Cumulative road lengths: a random spot of the district is on a long road more often.
-    road_weights: list[float] = field(default_factory=list)
+    #: Roads by length: a random spot of the district is on a long road more often.
+    road_choice: Weighted[Road] | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -240,17 +241,18 @@ class City:
                 compound = _compound(len(self.compounds), c, by_name[c.road])
                 district.compounds.append(compound)
                 self.compounds.append(compound)
-            district.road_weights = _cumulative([r.length_m for r in district.roads])
+            district.road_choice = Weighted(district.roads, [r.length_m for r in district.roads])
             self.districts.append(district)
-        self._district_weights = _cumulative([d.weight for d in self.districts])
+        self._district_choice = Weighted(self.districts, [d.weight for d in self.districts])
 
     def district(self, rng: random.Random) -> District:
-        return rng.choices(self.districts, cum_weights=self._district_weights)[0]
+        return self._district_choice.pick(rng)
 
     def street_place(self, rng: random.Random) -> Place:
         """A random house number on a random road (roads weighted by length)."""
         district = self.district(rng)
-        road = rng.choices(district.roads, cum_weights=district.road_weights)[0]
+        assert district.road_choice is not None  # set when the city is built
+        road = district.road_choice.pick(rng)
         number = rng.randint(road.low, road.high)
         return self.at_number(road, number)
 
@@ -284,14 +286,6 @@ class City:
                 if candidate.number != place.number and low_m <= candidate.metres_to(place) <= high_m:
                     return candidate
         return None
-
-
-def _cumulative(weights: list[float]) -> list[float]:
-    total, out = 0.0, []
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
 
 
 def random_room(rng: random.Random) -> str:
