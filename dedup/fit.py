@@ -77,6 +77,46 @@ def collect_pairs(
     return PairSet(np.concatenate(blocks), np.concatenate(labels), np.concatenate(owners))
 
 
+# Levels that must not lose weight as agreement falls (best first). A fitted weight
+# that breaks the order is noise of a small sample; pooling adjacent violators keeps the
+# score monotone in each feature, which reviewers rely on when they read a decision.
+ORDERED: dict[str, tuple[str, ...]] = {
+    "address": (
+        "same_room",
+        "same_building",
+        "same_house",
+        "road_near",
+        "road_block",
+        "road_far",
+        "road_differs",
+        "district_differs",
+    ),
+    "distance": LEVELS["distance"][1:],
+    "time": LEVELS["time"][1:],
+    "text": LEVELS["text"][1:],
+    "tokens": LEVELS["tokens"][1:],
+    "object": ("same", "overlap", "differ"),
+    "symptom": ("same", "overlap", "differ"),
+    "caller": ("same", "differ"),
+    "category": ("same_code", "same_family", "sibling", "compatible"),
+}
+
+
+def pool_adjacent_violators(values: list[float], weights: list[float]) -> list[float]:
+    """The non-increasing sequence closest to ``values`` (weighted least squares)."""
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for value, weight in zip(values, weights, strict=True):
+        blocks.append([value, max(weight, 1e-9), 1])
+        while len(blocks) > 1 and blocks[-2][0] < blocks[-1][0]:
+            v2, w2, n2 = blocks.pop()
+            v1, w1, n1 = blocks.pop()
+            blocks.append([(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
+    out: list[float] = []
+    for mean, _, count in blocks:
+        out.extend([mean] * int(count))
+    return out
+
+
 def fs_weights(pairs: PairSet) -> dict[str, dict[str, float] | None]:
     """log2(m/u) per feature level; None for a feature never present in the data."""
     out: dict[str, dict[str, float] | None] = {}
@@ -93,7 +133,13 @@ def fs_weights(pairs: PairSet) -> dict[str, dict[str, float] | None]:
         a, b = SMOOTHING * m_counts.sum(), SMOOTHING * u_counts.sum()
         m = (m_counts + a * pooled) / (m_counts.sum() + a)
         u = (u_counts + b * pooled) / (u_counts.sum() + b)
-        out[feature] = {LEVELS[feature][i + 1]: float(np.log2(m[i] / u[i])) for i in range(n_levels - 1)}
+        table = {LEVELS[feature][i + 1]: float(np.log2(m[i] / u[i])) for i in range(n_levels - 1)}
+        counts = {LEVELS[feature][i + 1]: float(m_counts[i] + u_counts[i]) for i in range(n_levels - 1)}
+        chain = ORDERED.get(feature, ())
+        if chain:
+            pooled_values = pool_adjacent_violators([table[lv] for lv in chain], [counts[lv] for lv in chain])
+            table.update(zip(chain, pooled_values, strict=True))
+        out[feature] = table
     return out
 
 

@@ -14,7 +14,7 @@ import re
 import unicodedata
 import zlib
 
-from dedup.address import CityHints
+from dedup.address import CityHints, ParsedAddress
 from dedup.config import DedupConfig
 from dedup.lexicon import Lexicon
 from dedup.numerals import convert_unit_numerals
@@ -126,6 +126,22 @@ def _coordinate(lat: float | None, lon: float | None) -> tuple[float | None, flo
     return lat, lon
 
 
+_BUILDING = re.compile(r"(\d+)(?:号楼|栋|幢|座)")
+_ROOM = re.compile(r"(\d+)室")
+
+
+def _units_from_description(parsed: ParsedAddress, description: str) -> None:
+    """Building and room named only in the description (奉浦苑 in the address, 1号楼 in the text)."""
+    if parsed.building is None:
+        found = _BUILDING.search(description)
+        if found:
+            parsed.building = found.group(1)
+    if parsed.room is None:
+        found = _ROOM.search(description)
+        if found:
+            parsed.room = found.group(1)
+
+
 class Normalizer:
     """Built once per index (the dictionaries and patterns compile here), then applied per report."""
 
@@ -169,6 +185,8 @@ class Normalizer:
             found = self.hints.find_in_text(described, parsed.district_code)
             if found.road is not None or found.compound is not None:
                 parsed = found
+        if parsed.building is None or parsed.room is None:
+            _units_from_description(parsed, convert_unit_numerals(nfkc(obs.description)))
         text = self.clean_text(obs.title, obs.description, address, parsed.road, parsed.compound)
         objects = self.lexicon.objects.find(text)
         symptoms = self.lexicon.symptoms.find(text)
