@@ -51,7 +51,8 @@ def blank_to_none(value: Any) -> Any:
 
 
 def _text(value: Any) -> Any:
-    value = blank_to_none(value)
+    if type(value) is str:  # the common case first: this runs for most fields of every record
+        return value.strip() or None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return value
@@ -172,9 +173,10 @@ def parse_float(value: Any) -> float | None:
         text = fold(value)
         if not text:
             return None
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
-            raise ValueError(f"not a number: {text[:20]!r}")
-        result = float(text)
+        try:
+            result = float(text)
+        except ValueError:
+            raise ValueError(f"not a number: {text[:20]!r}") from None
     else:
         raise ValueError(f"not a number: {type(value).__name__}")
     if result != result or result in (float("inf"), float("-inf")):

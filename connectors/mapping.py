@@ -9,16 +9,17 @@ and receive time always give the same ``Report``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import zoneinfo
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-import prcoords
-
+from connectors.datum import converter
 from connectors.tables import ChannelConfig, Tables
-from schemas.models import Category, Datum, ReporterRole, RequestType, Urgency
-from schemas.privacy import contact_hash, mask_phone
+from schemas.models import Datum, ReporterRole, RequestType, Urgency
+from schemas.privacy import mask_phone, normalize_phone
 
 #: Mobile numbers (optionally +86) and landlines with an area code, as people type them into free
 #: text: with spaces or dashes, in ASCII or full-width digits.
@@ -27,29 +28,6 @@ _PHONE_IN_TEXT = re.compile(
     rf"(?<!{_D})(?:(?:[+＋]|00)?[8８][6６][-\s]?)?[1１][3-9３-９]{_D}(?:[-\s]?{_D}{{4}}){{2}}(?!{_D})"
     rf"|(?<!{_D})[0０]{_D}{{2,3}}[-\s]?{_D}{{7,8}}(?!{_D})"
 )
-
-Converter = Callable[[float, float], tuple[float, float]]
-
-
-def _wgs84(lon: float, lat: float) -> tuple[float, float]:
-    return lon, lat
-
-
-def _from(function: Callable[[tuple[float, float]], tuple[float, float]]) -> Converter:
-    def convert(lon: float, lat: float) -> tuple[float, float]:
-        result = function((lat, lon))
-        return round(result[1], 7), round(result[0], 7)
-
-    return convert
-
-
-#: Datum → converter to WGS-84 (lon, lat). prcoords' ``*_bored`` functions iterate to cm precision;
-#: outside China they return the input unchanged, as the offsets only apply inside.
-_CONVERTERS: dict[Datum, Converter] = {
-    Datum.WGS84: _wgs84,
-    Datum.GCJ02: _from(prcoords.gcj_wgs_bored),
-    Datum.BD09: _from(prcoords.bd_wgs_bored),
-}
 
 
 def mask_phones_in_text(text: str) -> str:
@@ -69,10 +47,9 @@ class MappingContext:
         self.districts = tables.districts
         self.datum = config.datum
         self._zone = zoneinfo.ZoneInfo(config.timezone)
-        self._convert = _CONVERTERS.get(config.datum)
-        self._key = key
-        unknown = tables.unknown_category
-        self._unknown = Category(code=unknown, name=tables.category_name(unknown))
+        self._convert = converter(config.datum)
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        self._unknown = (tables.unknown_category, tables.category_name(tables.unknown_category))
         self._categories = {
             native: (code, tables.category_name(code)) for native, code in config.categories.items()
         }
@@ -86,16 +63,10 @@ class MappingContext:
     def utc_or_none(self, value: datetime | None) -> datetime | None:
         return None if value is None else self.utc(value)
 
-    def category(self, key: str | None, native_code: str | None, native_name: str | None) -> Category:
-        """The unified category for a native key; unknown or missing keys give 9900 待分类."""
-        found = self._categories.get(key) if key else None
-        if found is None:
-            if native_code is None and native_name is None:
-                return self._unknown
-            code, name = self._unknown.code, self._unknown.name
-        else:
-            code, name = found
-        return Category(code=code, name=name, native_code=native_code, native_name=native_name)
+    def category(self, key: str | None, native_code: str | None, native_name: str | None) -> dict[str, Any]:
+        """The unified category (Report.category fields) for a native key; unknown keys give 9900 待分类."""
+        code, name = self._categories.get(key, self._unknown) if key else self._unknown
+        return {"code": code, "name": name, "native_code": native_code, "native_name": native_name}
 
     def request_type(self, native: str | None) -> RequestType:
         found = self.config.request_types.get(native) if native else None
@@ -110,10 +81,17 @@ class MappingContext:
         return found or self.config.reporter_role
 
     def contact(self, phone: str | None, *, secret: bool = False) -> tuple[str | None, str | None]:
-        """``(contact_hash, contact_masked)``; the masked form is None when the caller asked for secrecy."""
-        if not phone:
+        """``(contact_hash, contact_masked)``; the masked form is None when the caller asked for secrecy.
+
+        The hash is ``schemas.privacy.contact_hash`` (a test holds them equal), computed from a
+        keyed HMAC prepared once and the number normalized once.
+        """
+        digits = normalize_phone(phone) if phone else None
+        if digits is None:
             return None, None
-        return contact_hash(self._key, phone), None if secret else mask_phone(phone)
+        mac = self._mac.copy()
+        mac.update(digits.encode("ascii"))
+        return mac.hexdigest()[:32], None if secret else mask_phone(digits)
 
     def position(self, point: tuple[float, float] | None) -> tuple[float | None, float | None, Datum]:
         """``(lat, lon, source_datum)`` in WGS-84; ``NONE`` when the record has no position."""

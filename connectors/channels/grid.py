@@ -19,7 +19,7 @@ from connectors.formats import json_object
 from connectors.lenient import Code, OptCode, OptFlag, OptFloat, OptInt, OptText, Text, Time
 from connectors.mapping import MappingContext, mask_phones_in_text
 from schemas import ids
-from schemas.models import AddressParts, Location, Report, Reporter
+from schemas.models import Report
 
 
 class GridEvent(NativeRecord):
@@ -60,30 +60,32 @@ def to_report(event: GridEvent, raw: bytes, received_at: datetime, ctx: MappingC
     """A grid worker's event as a Report (pure: same input, same Report)."""
     district_code = ctx.districts.by_grid(event.grid_code) or ctx.districts.in_text(event.address)
     lat, lon, datum = ctx.position(check_lon_lat(event.gpsx, event.gpsy))
-    return Report(
-        report_id=ids.report_id(ctx.channel, event.event_id),
-        channel=ctx.channel,
-        source_record_id=event.event_id,
-        reported_at=ctx.utc(event.happen_time),
-        received_at=received_at,
-        request_type=ctx.request_type(None),
-        category=ctx.category(event.event_type_code, event.event_type_code, event.event_type_name),
-        title=title(event.event_type_name, event.description),
-        description=mask_phones_in_text(event.description),
-        location=Location(
-            address=mask_phones_in_text(event.address or ""),
-            parts=AddressParts(district=ctx.districts.names.get(district_code) if district_code else None),
-            district_code=district_code,
-            admin_code=admin_code(event.grid_code),
-            grid_code=event.grid_code,
-            lat=lat,
-            lon=lon,
-            source_datum=datum,
-        ),
-        reporter=Reporter(role=ctx.config.reporter_role, worker_id=event.report_person),
-        urgency=ctx.urgency(None if event.level is None else str(event.level)),
-        filing_only=bool(event.filing_only),
-        media_urls=list(event.photo_urls),
-        attributes=compact(isPainSpot=_flag(event.is_pain_spot)),
-        raw=raw,
+    return Report.model_validate(
+        dict(
+            report_id=ids.report_id(ctx.channel, event.event_id),
+            channel=ctx.channel,
+            source_record_id=event.event_id,
+            reported_at=ctx.utc(event.happen_time),
+            received_at=received_at,
+            request_type=ctx.request_type(None),
+            category=ctx.category(event.event_type_code, event.event_type_code, event.event_type_name),
+            title=title(event.event_type_name, event.description),
+            description=mask_phones_in_text(event.description),
+            location=dict(
+                address=mask_phones_in_text(event.address or ""),
+                parts=dict(district=ctx.districts.names.get(district_code) if district_code else None),
+                district_code=district_code,
+                admin_code=admin_code(event.grid_code),
+                grid_code=event.grid_code,
+                lat=lat,
+                lon=lon,
+                source_datum=datum,
+            ),
+            reporter=dict(role=ctx.config.reporter_role, worker_id=event.report_person),
+            urgency=ctx.urgency(None if event.level is None else str(event.level)),
+            filing_only=bool(event.filing_only),
+            media_urls=list(event.photo_urls),
+            attributes=compact(isPainSpot=_flag(event.is_pain_spot)),
+            raw=raw,
+        )
     )

@@ -11,7 +11,7 @@ from connectors.formats import json_object
 from connectors.lenient import Code, OptCode, OptFlag, OptInt, OptText, OptTime, Text, Time
 from connectors.mapping import MappingContext, mask_phones_in_text
 from schemas import ids
-from schemas.models import AddressParts, Location, Report, Reporter
+from schemas.models import Report
 
 
 class HotlineOrder(NativeRecord):
@@ -53,32 +53,34 @@ def to_report(order: HotlineOrder, raw: bytes, received_at: datetime, ctx: Mappi
         oldOrderNum=order.old_order_num,
         handleDays=None if order.handle_days is None else str(order.handle_days),
     )
-    return Report(
-        report_id=ids.report_id(ctx.channel, order.order_num),
-        channel=ctx.channel,
-        source_record_id=order.order_num,
-        reported_at=ctx.utc(order.call_time),
-        received_at=received_at,
-        request_type=ctx.request_type(order.appeal_type),
-        category=ctx.category(order.question_code, order.question_code, order.question_name),
-        title=title(order.question_name, order.content),
-        description=mask_phones_in_text(order.content),
-        location=Location(
-            address=mask_phones_in_text(order.address or ""),
-            parts=AddressParts(district=districts.names.get(district_code) if district_code else None),
-            district_code=district_code,
-            lat=lat,
-            lon=lon,
-            source_datum=datum,
-        ),
-        reporter=Reporter(
-            role=ctx.config.reporter_role,
-            contact_hash=contact_hash,
-            contact_masked=contact_masked,
-            confidential=bool(order.is_secret),
-        ),
-        urgency=ctx.urgency(order.urgency),
-        deadline=ctx.utc_or_none(order.deadline_date),
-        attributes=attributes,
-        raw=raw,
+    return Report.model_validate(
+        dict(
+            report_id=ids.report_id(ctx.channel, order.order_num),
+            channel=ctx.channel,
+            source_record_id=order.order_num,
+            reported_at=ctx.utc(order.call_time),
+            received_at=received_at,
+            request_type=ctx.request_type(order.appeal_type),
+            category=ctx.category(order.question_code, order.question_code, order.question_name),
+            title=title(order.question_name, order.content),
+            description=mask_phones_in_text(order.content),
+            location=dict(
+                address=mask_phones_in_text(order.address or ""),
+                parts=dict(district=districts.names.get(district_code) if district_code else None),
+                district_code=district_code,
+                lat=lat,
+                lon=lon,
+                source_datum=datum,
+            ),
+            reporter=dict(
+                role=ctx.config.reporter_role,
+                contact_hash=contact_hash,
+                contact_masked=contact_masked,
+                confidential=bool(order.is_secret),
+            ),
+            urgency=ctx.urgency(order.urgency),
+            deadline=ctx.utc_or_none(order.deadline_date),
+            attributes=attributes,
+            raw=raw,
+        )
     )

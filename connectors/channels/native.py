@@ -21,7 +21,7 @@ from schemas.models import ErrorKind, FieldError
 class NativeRecord(BaseModel):
     """Base of the four native record models."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
 M = TypeVar("M", bound=NativeRecord)
@@ -98,8 +98,8 @@ def validate(model: type[M], fields: dict[str, Any]) -> M:
 
 
 def compact(**values: str | None) -> dict[str, str]:
-    """Report attributes: the given values without the absent ones, phone numbers masked."""
-    return {key: mask_phones_in_text(value) for key, value in values.items() if value}
+    """Report attributes: the given values without the absent ones (free text must come masked)."""
+    return {key: value for key, value in values.items() if value}
 
 
 def title(native_name: str | None, description: str, limit: int = 30) -> str:

@@ -11,7 +11,7 @@ from connectors.formats import csv_row
 from connectors.lenient import Code, OptText, Text, Time
 from connectors.mapping import MappingContext, mask_phones_in_text
 from schemas import ids
-from schemas.models import AddressParts, Location, Report, Reporter
+from schemas.models import Report
 
 #: The export's header, exactly as the vendor writes it.
 HEADER = (
@@ -63,32 +63,34 @@ def to_report(repair: PropertyRepair, raw: bytes, received_at: datetime, ctx: Ma
         building = f"{building}号楼"
     address = "".join(part for part in (district, repair.street, repair.compound, building) if part)
     contact_hash, contact_masked = ctx.contact(repair.phone)
-    return Report(
-        report_id=ids.report_id(ctx.channel, repair.order_no),
-        channel=ctx.channel,
-        source_record_id=repair.order_no,
-        reported_at=ctx.utc(repair.reported),
-        received_at=received_at,
-        request_type=ctx.request_type(None),
-        category=ctx.category(repair.repair_type, None, repair.repair_type),
-        title=title(repair.repair_type, repair.content),
-        description=mask_phones_in_text(repair.content),
-        location=Location(
-            address=mask_phones_in_text(address),
-            parts=AddressParts(
-                district=district,
-                street=repair.street,
-                compound=repair.compound,
-                building=repair.building,
-                room=repair.room,
+    return Report.model_validate(
+        dict(
+            report_id=ids.report_id(ctx.channel, repair.order_no),
+            channel=ctx.channel,
+            source_record_id=repair.order_no,
+            reported_at=ctx.utc(repair.reported),
+            received_at=received_at,
+            request_type=ctx.request_type(None),
+            category=ctx.category(repair.repair_type, None, repair.repair_type),
+            title=title(repair.repair_type, repair.content),
+            description=mask_phones_in_text(repair.content),
+            location=dict(
+                address=mask_phones_in_text(address),
+                parts=dict(
+                    district=district,
+                    street=repair.street,
+                    compound=repair.compound,
+                    building=repair.building,
+                    room=repair.room,
+                ),
+                district_code=district_code,
+                source_datum=ctx.position(None)[2],
             ),
-            district_code=district_code,
-            source_datum=ctx.position(None)[2],
-        ),
-        reporter=Reporter(
-            role=ctx.config.reporter_role, contact_hash=contact_hash, contact_masked=contact_masked
-        ),
-        urgency=ctx.urgency(repair.repair_type),
-        attributes=compact(propertyCompany=repair.property_company),
-        raw=raw,
+            reporter=dict(
+                role=ctx.config.reporter_role, contact_hash=contact_hash, contact_masked=contact_masked
+            ),
+            urgency=ctx.urgency(repair.repair_type),
+            attributes=compact(propertyCompany=mask_phones_in_text(repair.property_company or "")),
+            raw=raw,
+        )
     )

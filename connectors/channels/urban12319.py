@@ -12,7 +12,7 @@ from connectors.formats import xml_case
 from connectors.lenient import Code, OptCode, OptFloat, OptText, Text, Time, fold
 from connectors.mapping import MappingContext, mask_phones_in_text
 from schemas import ids
-from schemas.models import AddressParts, Location, Report, Reporter, ReporterRole
+from schemas.models import Report, ReporterRole
 
 _LEADING_NUMBER = re.compile(r"^\d+(?:\.\d+)?\s*")
 
@@ -62,39 +62,41 @@ def to_report(case: UrbanCase, raw: bytes, received_at: datetime, ctx: MappingCo
     role = ctx.reporter_role(case.event_source)
     contact_hash, contact_masked = ctx.contact(case.reporter_phone)
     key = f"{case.rec_type}:{case.sub_type_code}" if case.rec_type and case.sub_type_code else None
-    return Report(
-        report_id=ids.report_id(ctx.channel, case.case_code),
-        channel=ctx.channel,
-        source_record_id=case.case_code,
-        reported_at=ctx.utc(case.report_time),
-        received_at=received_at,
-        request_type=ctx.request_type(case.event_source),
-        category=ctx.category(key, case.sub_type_code, case.sub_type_name),
-        title=title(case.sub_type_name, case.represent),
-        description=mask_phones_in_text(case.represent),
-        location=Location(
-            address=mask_phones_in_text(case.location or ""),
-            parts=AddressParts(district=ctx.districts.names.get(district_code) if district_code else None),
-            district_code=district_code,
-            admin_code=admin_code(case.grid_code),
-            grid_code=case.grid_code,
-            lat=lat,
-            lon=lon,
-            source_datum=datum,
-        ),
-        reporter=Reporter(
-            role=role,
-            contact_hash=contact_hash,
-            contact_masked=contact_masked,
-            worker_id=case.inspector_id if role is ReporterRole.INSPECTOR else None,
-        ),
-        urgency=ctx.urgency(time_limit_unit(case.time_limit)),
-        attributes=compact(
-            recType=case.rec_type,
-            mainTypeCode=case.main_type_code,
-            eventSource=case.event_source,
-            timeLimit=case.time_limit,
-            componentId=case.component_id,
-        ),
-        raw=raw,
+    return Report.model_validate(
+        dict(
+            report_id=ids.report_id(ctx.channel, case.case_code),
+            channel=ctx.channel,
+            source_record_id=case.case_code,
+            reported_at=ctx.utc(case.report_time),
+            received_at=received_at,
+            request_type=ctx.request_type(case.event_source),
+            category=ctx.category(key, case.sub_type_code, case.sub_type_name),
+            title=title(case.sub_type_name, case.represent),
+            description=mask_phones_in_text(case.represent),
+            location=dict(
+                address=mask_phones_in_text(case.location or ""),
+                parts=dict(district=ctx.districts.names.get(district_code) if district_code else None),
+                district_code=district_code,
+                admin_code=admin_code(case.grid_code),
+                grid_code=case.grid_code,
+                lat=lat,
+                lon=lon,
+                source_datum=datum,
+            ),
+            reporter=dict(
+                role=role,
+                contact_hash=contact_hash,
+                contact_masked=contact_masked,
+                worker_id=case.inspector_id if role is ReporterRole.INSPECTOR else None,
+            ),
+            urgency=ctx.urgency(time_limit_unit(case.time_limit)),
+            attributes=compact(
+                recType=case.rec_type,
+                mainTypeCode=case.main_type_code,
+                eventSource=case.event_source,
+                timeLimit=case.time_limit,
+                componentId=case.component_id,
+            ),
+            raw=raw,
+        )
     )

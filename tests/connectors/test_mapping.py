@@ -7,10 +7,14 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import prcoords
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors import Ingestor, examples
+from connectors.datum import bd09_to_wgs84, gcj02_to_wgs84
 from gateway.settings import Settings
 from schemas.models import (
     Datum,
@@ -23,8 +27,10 @@ from schemas.models import (
     Transport,
     Urgency,
 )
+from schemas.privacy import contact_hash, mask_phone
 
 RECEIVED = datetime(2026, 11, 1, tzinfo=UTC)
+TEST_KEY = b"connectors-test-key"  # conftest.TEST_KEY
 POSITION = DeadLetterSource(transport=Transport.FILE, file="x", line=1)
 
 
@@ -142,7 +148,7 @@ def test_gcj02_coordinates_become_wgs84(ingestor: Ingestor) -> None:
     """12319 x/y in GCJ-02 move ~500 m to WGS-84; the source datum is recorded."""
     report = _report(ingestor, "12319", examples.URBAN_12319)
     assert report.location.source_datum is Datum.GCJ02
-    assert report.location.lon == pytest.approx(121.5246559, abs=1e-7)
+    assert report.location.lon == pytest.approx(121.5246559, abs=2e-7)
     assert report.location.lat == pytest.approx(31.2287917, abs=1e-7)
 
 
@@ -254,3 +260,34 @@ def test_tables_are_data(tmp_path: Path, settings: Settings) -> None:
     assert report.category.code == "0605"
     assert report.location.source_datum is Datum.BD09
     assert report.location.lon != pytest.approx(121.5245, abs=1e-3)
+
+
+@given(st.floats(min_value=73.0, max_value=135.0), st.floats(min_value=18.0, max_value=53.0))
+def test_gcj02_conversion_agrees_with_prcoords_bored(lon: float, lat: float) -> None:
+    """The restated two-step GCJ-02 inverse is within ~1 cm of prcoords.gcj_wgs_bored anywhere in China."""
+    expected = prcoords.gcj_wgs_bored((lat, lon))
+    got_lon, got_lat = gcj02_to_wgs84(lon, lat)
+    assert abs(got_lon - expected.lon) < 2e-7
+    assert abs(got_lat - expected.lat) < 2e-7
+
+
+@given(st.floats(min_value=73.0, max_value=135.0), st.floats(min_value=18.0, max_value=53.0))
+def test_bd09_conversion_agrees_with_prcoords_bored(lon: float, lat: float) -> None:
+    """BD-09 → WGS-84 is within ~2 cm of prcoords.bd_wgs_bored."""
+    expected = prcoords.bd_wgs_bored((lat, lon))
+    got_lon, got_lat = bd09_to_wgs84(lon, lat)
+    assert abs(got_lon - expected.lon) < 2e-7
+    assert abs(got_lat - expected.lat) < 2e-7
+
+
+def test_outside_china_gcj02_is_wgs84() -> None:
+    """The GCJ offset only applies inside China; elsewhere the point is returned unchanged, silently."""
+    assert gcj02_to_wgs84(2.35, 48.85) == (2.35, 48.85)
+
+
+@given(st.text(alphabet="0123456789０１２３+ -８６", min_size=1, max_size=20))
+def test_contact_hash_is_the_schemas_one(ingestor: Ingestor, phone: str) -> None:
+    """The mapping's prepared HMAC gives exactly schemas.privacy.contact_hash for any number."""
+    hashed, masked = ingestor.context("12345").contact(phone)
+    assert hashed == contact_hash(TEST_KEY, phone)
+    assert masked == mask_phone(phone)
