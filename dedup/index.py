@@ -328,13 +328,15 @@ class TicketIndex:
 
     def _cap(self, idx: np.ndarray, open_now: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Keep the newest ``max_candidates`` rows (report id breaks ties), whatever their row ids."""
-        store = self._store
-        times = store.ints["time"][idx]
-        order = sorted(
-            range(len(idx)),
-            key=lambda i: (-int(times[i]), store.norms[idx[i]].report_id),  # type: ignore[union-attr]
-        )[: self.config.max_candidates]
-        chosen = np.array(sorted(order), dtype=np.int64)
+        cap = self.config.max_candidates
+        times = self._store.ints["time"][idx]
+        cutoff = np.partition(times, len(times) - cap)[len(times) - cap]  # the cap-th newest time
+        newer = np.flatnonzero(times > cutoff)
+        tied = np.flatnonzero(times == cutoff)
+        if len(newer) + len(tied) > cap:
+            norms = self._store.norms
+            tied = np.array(sorted(tied, key=lambda i: norms[idx[i]].report_id)[: cap - len(newer)])  # type: ignore[union-attr]
+        chosen = np.sort(np.concatenate([newer, tied]).astype(np.int64))
         return idx[chosen], open_now[chosen], len(idx) - len(chosen)
 
     def _best(self, idx: np.ndarray, scores: np.ndarray, mask: np.ndarray) -> int | None:
