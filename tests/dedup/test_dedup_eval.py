@@ -1,0 +1,197 @@
+"""Loaders, replay, metrics, fit and the CLI on small files written by the tests."""
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup import LabelledDataError, Observation, load_model
+from dedup.evaluate import evaluate
+from dedup.fit import fit, pool_adjacent_violators
+from dedup.labelled import LabelledReport, split_mask
+from dedup.loaders.chicago import REQUIRED, load_chicago
+from dedup.replay import Outcome
+
+HOUR = 3_600_000
+
+
+def chicago_row(number, sr_type, created, address, lat, lon, *, closed="", parent=""):
+    return {
+        "sr_number": number,
+        "sr_type": sr_type,
+        "origin": "Phone Call",
+        "created_date": created,
+        "closed_date": closed,
+        "street_address": address,
+        "latitude": str(lat),
+        "longitude": str(lon),
+        "duplicate": "True" if parent else "False",
+        "parent_sr_number": parent,
+    }
+
+
+def write_chicago(path, rows):
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=REQUIRED)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def synthetic_chicago(path, issues=60):
+    """Issues on distinct blocks; about half are reported again within hours at the same address."""
+    rows = []
+    for i in range(issues):
+        hour = i % 20
+        created = f"2021-01-0{1 + i // 20}T{hour:02d}:00:00"
+        address = f"{1000 + 100 * i} S STATE ST"
+        lat, lon = 41.70 + 0.003 * i, -87.62
+        number = f"SR-{i:04d}"
+        rows.append(chicago_row(number, "Street Light Out Complaint", created, address, lat, lon))
+        if i % 2 == 0:
+            later = f"2021-01-0{1 + i // 20}T{hour:02d}:30:00"
+            rows.append(
+                chicago_row(
+                    f"SR-{i:04d}d", "Street Light Out Complaint", later, address, lat, lon, parent=number
+                )
+            )
+    return write_chicago(path, rows)
+
+
+def test_chicago_loader_excludes_info_calls_and_labels_clusters(tmp_path):
+    """Info-only calls are left out; a duplicate's cluster is its parent."""
+    path = write_chicago(
+        tmp_path / "c.csv",
+        [
+            chicago_row("A", "Street Light Out Complaint", "2021-01-01T00:00:00", "1 N A ST", 41.9, -87.6),
+            chicago_row("I", "311 INFORMATION ONLY CALL", "2021-01-01T00:01:00", "1 N A ST", 41.9, -87.6),
+            chicago_row(
+                "B", "Street Light Out Complaint", "2021-01-01T00:02:00", "1 N A ST", 41.9, -87.6, parent="A"
+            ),
+        ],
+    )
+    stream = load_chicago(path)
+    assert [(r.obs.report_id, r.cluster) for r in stream] == [("A", "A"), ("B", "A")]
+    assert stream[0].obs.category_code.startswith("06")
+
+
+def test_chicago_loader_names_line_and_field(tmp_path):
+    """A bad timestamp is reported with file, line and field."""
+    path = write_chicago(
+        tmp_path / "bad.csv",
+        [chicago_row("A", "Graffiti Removal Request", "yesterday", "1 N A ST", 41.9, -87.6)],
+    )
+    with pytest.raises(LabelledDataError, match=r"bad\.csv:2: field 'created_date'"):
+        load_chicago(path)
+
+
+def outcome(report_id, cluster, band, ticket_id, t):
+    obs = Observation(report_id=report_id, event_time_ms=t)
+
+    class D:
+        pass
+
+    decision = D()
+    decision.band = band
+    decision.recurrence_of = None
+    return Outcome(LabelledReport(obs, cluster), decision, ticket_id)
+
+
+def test_metrics_on_a_hand_made_stream():
+    """Counts follow the definitions: one right merge, one wrong-ticket merge, one false merge, one miss."""
+    outcomes = [
+        outcome("a1", "A", "NEW", "a1", 0),
+        outcome("b1", "B", "NEW", "b1", 1),
+        outcome("a2", "A", "MERGE", "a1", 2),  # right ticket
+        outcome("b2", "B", "MERGE", "a1", 3),  # duplicate, wrong ticket
+        outcome("c1", "C", "MERGE", "b1", 4),  # not a duplicate
+        outcome("a3", "A", "REVIEW", "a3", 5),  # missed by MERGE, caught by REVIEW
+    ]
+    m = evaluate(outcomes, [True] * len(outcomes))
+    assert (m.true_duplicates, m.merged, m.true_merges, m.right_ticket) == (3, 3, 2, 1)
+    assert m.precision == pytest.approx(2 / 3)
+    assert m.recall == pytest.approx(2 / 3)
+    assert m.review == 1
+    assert m.review_or_merge_recall == pytest.approx(1.0)
+    assert m.confusion["new"]["MERGE"] == 1
+    # B-cubed precision of c1: its ticket b1 holds {b1 (B), c1 (C)} → 1/2.
+    assert 0 < m.bcubed_precision < 1
+
+
+def test_split_halves_partition_the_time_range():
+    """first-half and second-half cover every report exactly once."""
+    stream = [
+        LabelledReport(Observation(report_id=str(i), event_time_ms=i * HOUR), str(i)) for i in range(11)
+    ]
+    first, second = split_mask(stream, "first-half"), split_mask(stream, "second-half")
+    assert all(a != b for a, b in zip(first, second, strict=True))
+    assert sum(first) == 5
+
+
+def test_pool_adjacent_violators_is_monotone():
+    """The pooled sequence never increases and keeps the weighted mean."""
+    out = pool_adjacent_violators([3.0, 1.0, 2.0, -1.0], [1.0, 1.0, 1.0, 1.0])
+    assert out == sorted(out, reverse=True)
+    assert sum(out) == pytest.approx(5.0)
+
+
+def test_fit_learns_that_same_address_means_duplicate(tmp_path):
+    """On data where duplicates share the address, the fit rewards it and the model finds them."""
+    stream = load_chicago(synthetic_chicago(tmp_path / "s.csv"))
+    model = fit(stream, "all", load_model(), __import__("dedup").DedupConfig(), version="t")
+    assert model.weight("address", "same_house") > 0
+    assert model.weight("address", "road_far") < model.weight("address", "same_house")
+    from dedup import TicketIndex
+    from dedup.replay import replay
+
+    metrics = evaluate(replay(stream, TicketIndex(model)), [True] * len(stream))
+    assert metrics.recall > 0.9
+    assert metrics.precision > 0.9
+
+
+def test_cli_fit_then_eval(tmp_path):
+    """bingxian dedup fit writes a model file that bingxian dedup eval reads."""
+    from gateway.cli import app
+
+    data = synthetic_chicago(tmp_path / "s.csv")
+    out = tmp_path / "m.json"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["dedup", "fit", str(data), "--source", "chicago", "--split", "all", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["version"] == "chicago-all"
+    result = runner.invoke(app, ["dedup", "eval", str(data), "--source", "chicago", "--model", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "duplicate decision" in result.output
+
+
+def test_cli_user_error_is_one_line(tmp_path):
+    """A missing file is one line naming it and exit code 2, not a traceback."""
+    from gateway.cli import app
+
+    result = CliRunner().invoke(app, ["dedup", "eval", str(tmp_path / "none.csv"), "--source", "chicago"])
+    assert result.exit_code == 2
+    assert "none.csv" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_simulator_loader_maps_records_through_the_connectors(tmp_path):
+    """Every well-formed, dispatchable simulated record becomes one labelled observation."""
+    from connectors.simulator import generate, write_files
+
+    from dedup.loaders.simulator import load_simulator
+
+    sim = generate(5, 300)
+    write_files(sim, tmp_path)
+    stream = load_simulator(tmp_path / "truth.jsonl")
+    truth = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()]
+    expected_ids = {t["report_id"] for t in truth if t["kind"] != "malformed"}
+    loaded_ids = {r.obs.report_id for r in stream}
+    assert loaded_ids <= expected_ids
+    assert len(loaded_ids) > 0.8 * len(expected_ids)  # filings (事件报备) are left out
+    by_id = {t["report_id"]: t for t in truth}
+    assert all(r.cluster == by_id[r.obs.report_id]["issue_id"] for r in stream)
+    times = [r.obs.event_time_ms for r in stream]
+    assert times == sorted(times)
