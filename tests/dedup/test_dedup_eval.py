@@ -180,7 +180,6 @@ def test_cli_user_error_is_one_line(tmp_path):
 def test_simulator_loader_maps_records_through_the_connectors(tmp_path):
     """Every well-formed, dispatchable simulated record becomes one labelled observation."""
     from connectors.simulator import generate, write_files
-
     from dedup.loaders.simulator import load_simulator
 
     sim = generate(5, 300)
