@@ -144,6 +144,19 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
 
 def format_metrics(m: Metrics, *, title: str) -> list[str]:
     """Readable lines for the CLI and the docs."""
+    if m.true_duplicates == 0 and m.flagged:
+        # No parent ids (NYC): clustering cannot be scored, only the flow of flagged duplicates.
+        counts = {b: sum(row[b] for row in m.confusion.values()) for b in BANDS}
+        return [
+            title,
+            f"  reports                    {m.reports}",
+            "  bands                      " + ", ".join(f"{b} {counts[b]}" for b in BANDS),
+            f"  REVIEW band                {m.review_share:.1%}",
+            f"  recurrences linked         {m.recurrences}",
+            f"  city-flagged duplicates    {m.flagged}, linked to an earlier request in the sample "
+            f"(MERGE or REVIEW) {m.flagged_linked}",
+            "  (no parent ids are published: precision and recall cannot be measured on this file)",
+        ]
     lines = [
         title,
         f"  reports measured           {m.reports}",
