@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from connectors import REGISTRY, DeliveryError, examples
 from connectors.connect import Connector
+from gateway.cli import app
 from gateway.settings import KafkaSettings, Settings
-from gateway.testing import committed_offsets, produce_all, read_topic
+from gateway.testing import committed_offsets, produce_all, read_topic, wait_caught_up, write_config
 from schemas import ids
 from schemas.models import DeadLetter, ErrorKind, Report, Transport
 from schemas.serde import SingleObjectCodec, decode
@@ -96,3 +102,41 @@ def test_delivery_failure_is_raised_and_nothing_is_committed(kafka_settings: Set
     group = f"{s.connectors.connect.group_prefix}12345"
     assert all(offset < 0 for offset in committed_offsets(s.kafka.bootstrap_servers, group, topic).values())
     assert Connector(s, ["12345"]).run(max_records=5).reports == {"12345": 5}
+
+
+def test_cli_connect_runs_to_max_records(kafka_settings: Settings, tmp_path: Path) -> None:
+    """`bingxian connect --channel grid --max-records N` maps N records and says so."""
+    s = kafka_settings
+    produce_all(
+        s.kafka.bootstrap_servers, s.topics.raw["grid"], [(None, _variant("grid", n)) for n in range(7)]
+    )
+    config = str(write_config(s, tmp_path / "c.yaml"))
+    result = CliRunner().invoke(app, ["connect", "--channel", "grid", "--max-records", "7", "-c", config])
+    assert result.exit_code == 0, result.output
+    assert "read 7: 7 reports, 0 dead letters" in result.output
+
+
+def test_sigterm_stops_gracefully_after_committing(kafka_settings: Settings, tmp_path: Path) -> None:
+    """A running `bingxian connect --all` stops on SIGTERM with exit 0, its offsets committed."""
+    s = kafka_settings
+    config = write_config(s, tmp_path / "c.yaml")
+    log = (tmp_path / "connect.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "connect", "--all", "--config", str(config)], stdout=log, stderr=log
+    )
+    try:
+        topic = s.topics.raw["12345"]
+        produce_all(s.kafka.bootstrap_servers, topic, [(None, _variant("12345", n)) for n in range(25)])
+        wait_caught_up(
+            s.kafka.bootstrap_servers, f"{s.connectors.connect.group_prefix}12345", topic, timeout_s=60
+        )
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    output = (tmp_path / "connect.log").read_text(encoding="utf-8")
+    assert '"event": "stop requested"' in output
+    assert '"event": "connect stopped"' in output
+    assert len(read_topic(s.kafka.bootstrap_servers, s.topics.reports)) == 25
