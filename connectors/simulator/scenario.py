@@ -25,11 +25,13 @@ from connectors.simulator.truth import Kind, NearMissType
 from connectors.simulator.weighted import Weighted
 from connectors.simulator.world import City, Place, random_room
 
-#: Ordinary issues of one problem stay this far apart on a road, and this long apart in time.
+#: Ordinary issues of one problem stay this far apart on a road while both are open.
 _APART_METRES = 150.0
-_APART = timedelta(days=6)
+#: An issue counts as open from this long before its first report (it existed before anyone called).
+_BEFORE = timedelta(hours=6)
+_DAY = 86_400.0
 #: How often a place is re-drawn before a crowded spot is accepted anyway.
-_PLACE_ATTEMPTS = 10
+_PLACE_ATTEMPTS = 30
 
 #: 12319 case sources and how often each files a case.
 _URBAN_SOURCES = (("监督员", 70), ("公众举报", 20), ("视频", 7), ("上级交办", 3))
@@ -52,6 +54,7 @@ class Proportions(BaseModel):
     nearby_metres: tuple[float, float]
     after_closure_hours: tuple[float, float]
     closed_share: float = Field(ge=0, le=1)
+    unclosed_open_days: float = Field(gt=0)
     filing_only_share: float = Field(ge=0, le=1)
     category_noise: float = Field(ge=0, le=1)
     repeat_caller: float = Field(ge=0, le=1)
@@ -180,8 +183,8 @@ class Planner:
         self._street: list[PlannedIssue] = []
         self._compound: list[PlannedIssue] = []
         self._closed: list[PlannedIssue] = []
-        # Where each problem already happened: (spot, 6-day bucket) -> [(metres along road, epoch s)].
-        self._spots: dict[tuple[object, ...], list[tuple[float, float]]] = {}
+        # Open issues by (problem, road or building, day): [(metres along road, opened, closed)], epoch s.
+        self._spots: dict[tuple[object, ...], list[tuple[float, float, float]]] = {}
 
     # -- the budget loop ------------------------------------------------------------------------
 
@@ -207,13 +210,16 @@ class Planner:
     def _ordinary(self, remaining: int) -> PlannedIssue:
         problem = self.problems.pick(self.rng)
         start = self._start_time()
+        count = self._count(problem, remaining)
+        closes = self.rng.random() < self.props.closed_share
+        until = self._open_until(problem, start, closes)
         place = self._place(problem)
         for _ in range(_PLACE_ATTEMPTS):
-            if self._free(problem, place, start):
+            if self._free(problem, place, start, until):
                 break
             place = self._place(problem)
         issue = PlannedIssue(problem, place)
-        self._fill(issue, start, self._count(problem, remaining))
+        self._fill(issue, start, count, closes)
         self._claim(issue)
         self._base.append(issue)
         if place.compound is None:
@@ -268,11 +274,12 @@ class Planner:
             problem, place = original.problem, original.place
             start = original.closed_at + timedelta(hours=rng.uniform(low, high))
         issue = PlannedIssue(problem, place, near_miss_of=original, near_miss_type=kind)
-        self._claim(issue, start)
         # Only an after-closure near miss may begin after the original closed.
         keep = kind is not NearMissType.AFTER_CLOSURE
         count = self._count(problem, remaining)
-        self._fill(issue, _whole_seconds(start), count, first_caller=caller, keep_first_time=keep)
+        closes = rng.random() < self.props.closed_share
+        self._fill(issue, _whole_seconds(start), count, closes, first_caller=caller, keep_first_time=keep)
+        self._claim(issue)
         return issue
 
     def _while_open(self, original: PlannedIssue) -> datetime:
@@ -286,10 +293,11 @@ class Planner:
         issue: PlannedIssue,
         start: datetime,
         count: int,
+        closes: bool,
         first_caller: Caller | None = None,
         keep_first_time: bool = False,
     ) -> None:
-        """Plan the issue's reports, their kinds and callers, then whether and when it closes.
+        """Plan the issue's reports, their kinds and callers, and when it closes (if ``closes``).
 
         With ``keep_first_time`` the first report happens at ``start`` exactly: outside
         working hours it is then a 12345 call, never a grid worker's report postponed
@@ -327,7 +335,7 @@ class Planner:
             and issue.near_miss_type is None
             and rng.random() < self.props.filing_only_share
         )
-        if not first_report.filing_only and rng.random() < self.props.closed_share:
+        if closes and not first_report.filing_only:
             low, high = problem.close_hours
             closed = issue.last.at + timedelta(hours=rng.uniform(low, high))
             earliest = first_report.at + timedelta(hours=_MIN_OPEN_HOURS)
@@ -411,30 +419,45 @@ class Planner:
             return (problem.key, place.road.index)
         return (problem.key, place.compound.index, place.building, place.room)
 
-    def _free(self, problem: ProblemType, place: Place, start: datetime) -> bool:
-        """No issue of this problem within reach of ``place`` around ``start``.
+    def _open_until(self, problem: ProblemType, start: datetime, closes: bool) -> datetime:
+        """The latest an issue starting at ``start`` can still be open (before its reports are planned)."""
+        # A day more than planned: the first report may move to the next morning's shift.
+        if not closes:
+            return start + timedelta(days=self.props.unclosed_open_days + 1)
+        return start + timedelta(hours=self.props.max_issue_span_hours + problem.close_hours[1] + 24)
 
-        Two unrelated issues of one problem at one spot in the same days would be the
-        same real problem: the truth would call a correct merge wrong. Ordinary issues
-        therefore keep ``_APART_METRES`` (street) or the building (compound) apart for
-        ``_APART`` on either side; near misses are the deliberate exceptions.
+    def _free(self, problem: ProblemType, place: Place, start: datetime, until: datetime) -> bool:
+        """No issue of this problem near ``place`` is open at any time from ``start`` to ``until``.
+
+        Two unrelated open issues of one problem at one spot would be the same real
+        problem: the truth would call a correct merge wrong. Ordinary issues therefore
+        keep ``_APART_METRES`` (street) or their building (compound) apart while open;
+        near misses are the deliberate exceptions. An issue that never closes counts
+        as open for ``unclosed_open_days``, as its ticket would be.
         """
-        spot, at = self._spot(problem, place), start.timestamp()
-        window = _APART.total_seconds()
-        bucket = int(at // window)
-        here = _position(place)
-        for b in (bucket - 1, bucket, bucket + 1):
-            for metre, then in self._spots.get((*spot, b), ()):
+        spot, here = self._spot(problem, place), _position(place)
+        begin, end = (start - _BEFORE).timestamp(), until.timestamp()
+        for day in range(int(begin // _DAY), int(end // _DAY) + 1):
+            for metre, opened, closed in self._spots.get((*spot, day), ()):
                 near = place.compound is not None or abs(metre - here) < _APART_METRES
-                if near and abs(then - at) < window:
+                if near and opened < end and closed > begin:
                     return False
         return True
 
-    def _claim(self, issue: PlannedIssue, start: datetime | None = None) -> None:
-        """Remember where and when an issue began, for ``_free``; buckets keep the lookup short."""
-        at = (start or issue.first.at).timestamp()
-        key = (*self._spot(issue.problem, issue.place), int(at // _APART.total_seconds()))
-        self._spots.setdefault(key, []).append((_position(issue.place), at))
+    def _claim(self, issue: PlannedIssue) -> None:
+        """Remember where an issue is and while it is open, in one bucket per day, for ``_free``."""
+        first = issue.first
+        if issue.closed_at is not None:
+            until = issue.closed_at
+        elif first.filing_only:
+            until = first.at  # filed, never a ticket that could take a merge
+        else:
+            until = first.at + timedelta(days=self.props.unclosed_open_days)
+        opened, closed = (first.at - _BEFORE).timestamp(), until.timestamp()
+        entry = (_position(issue.place), opened, closed)
+        spot = self._spot(issue.problem, issue.place)
+        for day in range(int(opened // _DAY), int(closed // _DAY) + 1):
+            self._spots.setdefault((*spot, day), []).append(entry)
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -113,10 +113,12 @@ class Issue:
     house_number: int
     compound: str | None
     building: int | None
+    room: str | None
     lon: float
     lat: float
     first_reported_at: datetime
     report_count: int
+    filing_only: bool  # 事件报备: filed by a grid worker for the record, never a ticket
     closed_at: datetime | None
     near_miss_of: str | None
     near_miss_type: NearMissType | None

@@ -66,3 +66,31 @@ def test_other_near_misses_happen_while_the_lookalike_is_open(sim: Simulation) -
             original = sim.issue(near.near_miss_of)
             if original.closed_at is not None:
                 assert near.first_reported_at <= original.closed_at
+
+
+def test_ordinary_issues_of_one_problem_are_never_open_at_one_spot(sim: Simulation) -> None:
+    """Unrelated issues of one problem are not open at one spot together (they would be one issue)."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    def open_period(issue: Issue) -> tuple:
+        if issue.filing_only:
+            end = issue.first_reported_at
+        else:
+            end = issue.closed_at or issue.first_reported_at + timedelta(days=30)
+        return issue.first_reported_at - timedelta(hours=6), end
+
+    groups = defaultdict(list)
+    for issue in sim.issues:
+        if issue.near_miss_type is None:
+            groups[(issue.problem, issue.district_code, issue.road, issue.compound)].append(issue)
+    for group in groups.values():
+        group.sort(key=lambda i: i.first_reported_at)
+        for n, a in enumerate(group):
+            for b in group[n + 1 :]:
+                if open_period(b)[0] >= open_period(a)[1]:
+                    continue
+                if a.compound is not None:
+                    assert (a.building, a.room) != (b.building, b.room), (a.issue_id, b.issue_id)
+                else:
+                    assert _distance(a, b) >= 140, (a.issue_id, b.issue_id)
