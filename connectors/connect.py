@@ -40,6 +40,7 @@ from connectors.delivery import TrackedProducer, make_producer
 from connectors.exceptions import ConnectorError
 from connectors.ingest import Ingestor
 from connectors.outputs import OutputEncoder
+from connectors.topics import ensure_connector_topics
 from gateway.logs import get_logger, librdkafka_logger
 from schemas.models import DeadLetter, DeadLetterSource, Transport
 from schemas.serde import Codec, make_codec
@@ -86,8 +87,10 @@ class Connector:
         *,
         ingestor: Ingestor | None = None,
         codec: Codec | None = None,
+        create_topics: bool = True,
     ) -> None:
         self.settings = settings
+        self.create_topics = create_topics
         self.channels = list(channels)
         self.ingestor = ingestor or Ingestor(settings, self.channels)
         codec = codec or make_codec(settings.schema_registry.url, settings.schema_registry.extra)
@@ -125,6 +128,8 @@ class Connector:
     def run(self, *, max_records: int | None = None, idle_exit_s: float | None = None) -> ConnectStats:
         """Process until stopped, ``max_records`` processed, or ``idle_exit_s`` without input."""
         stats = ConnectStats()
+        if self.create_topics:
+            ensure_connector_topics(self.settings, self.channels)
         self._consumers = [
             (c, self.ingestor.registry[c].raw_topic(self.settings), self._consumer(c)) for c in self.channels
         ]

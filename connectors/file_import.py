@@ -21,6 +21,7 @@ from connectors.formats import Piece
 from connectors.ingest import Ingestor
 from connectors.outputs import OutputEncoder
 from connectors.registry import ChannelSpec
+from connectors.topics import ensure_connector_topics
 from gateway.logs import get_logger
 from schemas.models import DeadLetter, DeadLetterSource, Transport
 from schemas.serde import Codec, make_codec
@@ -102,6 +103,7 @@ class FileImporter:
     def run(self, path: Path, progress: Callable[[int], None] | None = None) -> ImportSummary:
         """Import one file; raises ``InputFileError`` for user mistakes, ``DeliveryError`` if Kafka fails."""
         check_file(self.spec, path)
+        ensure_connector_topics(self.settings, [self.spec.name])
         summary = ImportSummary(file=str(path), channel=self.spec.name)
         try:
             with path.open("rb") as stream:

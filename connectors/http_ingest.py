@@ -39,6 +39,7 @@ from connectors.exceptions import RecordError
 from connectors.ingest import Ingestor, dead_letter
 from connectors.outputs import OutputEncoder
 from connectors.registry import ChannelSpec
+from connectors.topics import ensure_connector_topics
 from gateway.logs import get_logger
 from schemas.models import DeadLetterSource, Transport
 from schemas.serde import make_codec
@@ -114,6 +115,7 @@ class _Ingest:
 
     def start(self) -> None:
         if self.producer is None:
+            ensure_connector_topics(self.settings, self.ingestor.channels)
             self.producer = make_producer(self.settings.kafka.client_config())
 
     def close(self) -> None:

@@ -98,7 +98,7 @@ def test_delivery_failure_is_raised_and_nothing_is_committed(kafka_settings: Set
         }
     )
     with pytest.raises(DeliveryError, match="missing"):
-        Connector(broken, ["12345"]).run(max_records=5)
+        Connector(broken, ["12345"], create_topics=False).run(max_records=5)
     group = f"{s.connectors.connect.group_prefix}12345"
     assert all(offset < 0 for offset in committed_offsets(s.kafka.bootstrap_servers, group, topic).values())
     assert Connector(s, ["12345"]).run(max_records=5).reports == {"12345": 5}
@@ -131,7 +131,7 @@ def test_sigterm_stops_gracefully_after_committing(kafka_settings: Settings, tmp
             s.kafka.bootstrap_servers, f"{s.connectors.connect.group_prefix}12345", topic, timeout_s=60
         )
         process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+        assert process.wait(60) == 0
     finally:
         if process.poll() is None:
             process.kill()
