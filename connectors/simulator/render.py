@@ -85,9 +85,15 @@ class Renderer:
     """Writes planned reports in their channel's native format; one instance per simulation."""
 
     def __init__(
-        self, rng: random.Random, phrases: Phrasebook, props: Proportions, resolvable_streets: set[str]
+        self,
+        rng: random.Random,
+        phrases: Phrasebook,
+        props: Proportions,
+        city_name: str,
+        resolvable_streets: set[str],
     ) -> None:
         self.rng = rng
+        self.city_name = city_name
         self.phrases = phrases
         self.props = props
         # Streets the connectors can place in a district; only then may 962121 leave 区 blank.
@@ -304,7 +310,7 @@ class Renderer:
             roll = rng.random()
             prefix = district.name if roll < 0.35 else district.short if roll < 0.6 else ""
             if prefix and rng.random() < 0.1:
-                prefix = f"上海市{prefix}"
+                prefix = f"{self.city_name}{prefix}"
         road = place.road.name
         if citizen and rng.random() < props.road_typo:
             road = typo(road, self.phrases.homophones, rng)

@@ -33,11 +33,9 @@ _DAY = 86_400.0
 #: How often a place is re-drawn before a crowded spot is accepted anyway.
 _PLACE_ATTEMPTS = 30
 
-#: 12319 case sources and how often each files a case.
-_URBAN_SOURCES = (("监督员", 70), ("公众举报", 20), ("视频", 7), ("上级交办", 3))
-#: Issues repeat this many hours at least before a department may close them: the
-#: lifecycle a department posts before CLOSED (``gateway.workload.lifecycle_to_close``)
-#: needs room after the ticket was opened.
+#: An issue stays open at least this many hours after its first report: the lifecycle a
+#: department posts before CLOSED (``gateway.workload.lifecycle_to_close``, an hour a step)
+#: must start after the ticket was opened.
 _MIN_OPEN_HOURS = 4.0
 
 
@@ -68,6 +66,7 @@ class Proportions(BaseModel):
     emit_delay_minutes: dict[ChannelName, float]
     hour_weights: list[float] = Field(min_length=24, max_length=24)
     work_hours: tuple[int, int]
+    urban_sources: dict[str, float]
     malformed_types: dict[ChannelName, dict[str, float]]
 
 
@@ -171,7 +170,7 @@ class Planner:
         kinds = list(props.near_miss_types)
         self.near_kinds = Weighted(kinds, [props.near_miss_types[k] for k in kinds])
         self.hours = Weighted(list(range(24)), props.hour_weights)
-        self.sources = Weighted([s for s, _ in _URBAN_SOURCES], [w for _, w in _URBAN_SOURCES])
+        self.sources = Weighted(list(props.urban_sources), list(props.urban_sources.values()))
         self.malformed_kinds = {
             c: Weighted(list(kinds_.keys()), list(kinds_.values()))
             for c, kinds_ in props.malformed_types.items()

@@ -48,13 +48,15 @@ def generate(
     rng = random.Random(seed)
     tables = _tables()
     broken = round(reports * malformed)
+    world = load_city(city)
     planner = Planner(
-        rng, load_city(city), load_problems(), load_phrasebook(), load_proportions(), begin, reports - broken
+        rng, world, load_problems(), load_phrasebook(), load_proportions(), begin, reports - broken
     )
     planner.plan(reports - broken, broken)
     in_time = sorted(planner.reports, key=lambda r: (r.at, r.seq))
     _assign_source_ids(in_time)
-    renderer = Renderer(rng, load_phrasebook(), load_proportions(), _resolvable_streets(tables, city))
+    streets = _resolvable_streets(tables, city)
+    renderer = Renderer(rng, load_phrasebook(), load_proportions(), world.name, streets)
     raw = {r.seq: renderer.render(r) for r in in_time}
     for issue in planner.issues:
         issue.reports.sort(key=lambda r: (r.at, r.seq))

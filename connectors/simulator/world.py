@@ -88,7 +88,6 @@ class DistrictSpec(_Spec):
 class CitySpec(_Spec):
     city: str
     name: str
-    prefixes: list[str]
     districts: list[DistrictSpec] = Field(min_length=1)
 
 
@@ -223,9 +222,7 @@ class City:
     """Districts, roads and compounds, with the place pickers the scenario draws from."""
 
     def __init__(self, spec: CitySpec) -> None:
-        self.key = spec.city
         self.name = spec.name
-        self.prefixes = spec.prefixes
         self.districts: list[District] = []
         self.roads: list[Road] = []
         self.compounds: list[Compound] = []
