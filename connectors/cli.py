@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from connectors.exceptions import ConfigError, InputFileError, UnknownChannelError
+from connectors.exceptions import ConfigError, ConnectorError, InputFileError, UnknownChannelError
 from connectors.registry import REGISTRY
 from gateway.logs import configure_logging
 from schemas.models import DeadLetter, ErrorKind
@@ -32,12 +32,19 @@ LogLevel = typer.Option("INFO", "--log-level", help="Log level.")
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Mistakes a user can fix become one line and exit 2."""
+    """Mistakes a user can fix: one line and exit 2; Kafka failures: one line and exit 1."""
+    from confluent_kafka import KafkaException
+
+    from gateway.topics import TopicError
+
     try:
         yield
     except (UnknownChannelError, InputFileError, ConfigError) as exc:
         _err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    except (ConnectorError, TopicError, KafkaException) as exc:
+        _err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _settings(config: Path | None) -> Settings:
@@ -85,7 +92,8 @@ def connect(
 
         connector = Connector(settings, names)
     connector.install_signal_handlers()
-    stats = connector.run(max_records=max_records, idle_exit_s=idle_exit)
+    with _user_errors():
+        stats = connector.run(max_records=max_records, idle_exit_s=idle_exit)
     _err.print(
         f"read {stats.total}: {sum(stats.reports.values())} reports, "
         f"{sum(stats.dead_letters.values())} dead letters"

@@ -150,8 +150,12 @@ def xml_case(raw: bytes, root: str = "case") -> dict[str, Any]:
         got = _local(element.tag)
         raise RecordError(ErrorKind.PARSE_ERROR, f"expected one <{root}> element, got <{got}>")
     fields: dict[str, Any] = {}
-    for child in element:
-        fields.setdefault(_local(child.tag), child.text)
+    for child in element:  # fromstring drops comments and PIs: every child is an element
+        tag = child.tag
+        if tag[0] == "{":
+            tag = tag.rsplit("}", 1)[-1]
+        if tag not in fields:
+            fields[tag] = child.text
     return fields
 
 

@@ -29,7 +29,7 @@ RECEIVED = datetime(2026, 11, 1, 0, 16, tzinfo=UTC)
 POSITION = DeadLetterSource(transport=Transport.KAFKA, topic="raw", partition=0, offset=0)
 
 # GCJ-02 (121.5290, 31.2267) in WGS-84 (prcoords.gcj_wgs_bored agrees to 1e-7 degrees), rounded to ~1 cm.
-WGS_LON, WGS_LAT = 121.524656, 31.2287917
+WGS_LON, WGS_LAT = 121.5246559, 31.2287917
 
 EXPECTED = {
     "12345": Report(

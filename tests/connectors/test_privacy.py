@@ -43,7 +43,7 @@ def _phones(channel: str, raw: bytes) -> set[str]:
         native = spec.decode(raw)
     except Exception:  # a malformed record: take every 11-digit run from its text instead
         text = unicodedata.normalize("NFKC", raw.decode(spec.encoding, "replace"))
-        return set(re.findall(r"1[3-9]\d{9}", re.sub(r"[\s-]", "", text)))
+        return set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", re.sub(r"[\s-]", "", text)))
     phone = {"12345": "caller_phone", "12319": "reporter_phone", "962121": "phone"}.get(channel)
     value = getattr(native, phone) if phone else None
     digits = normalize_phone(value) if value else None
