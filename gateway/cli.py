@@ -23,6 +23,7 @@ app = typer.Typer(
 _COMMAND_MODULES = (
     "gateway.kafka_cli",
     "schemas.cli",
+    "connectors.simulator.cli",
     "connectors.cli",
     "dedup.cli",
     "gateway.service_cli",

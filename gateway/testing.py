@@ -241,7 +241,7 @@ def wait_caught_up(
     deadline = time.monotonic() + timeout_s
     while True:
         committed = committed_offsets(bootstrap, group, topic)
-        if all(committed.get(p, -1) >= end for p, end in ends.items()):
+        if all(max(committed.get(p, -1), 0) >= end for p, end in ends.items()):  # -1001: none yet
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"{group} did not reach the end of {topic}: {committed} < {ends}")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from dedup import load_model
 from gateway.routing import load_catalogue
 from gateway.settings import Settings
 from gateway.testing import isolated_settings
@@ -16,9 +18,15 @@ _WORKLOADS: dict[tuple[int, int], object] = {}
 
 
 @pytest.fixture
-def gateway_settings(kafka: str) -> Settings:
-    """Settings whose topics, groups and instance ids are this test's alone; topics created."""
-    settings = isolated_settings(kafka)
+def gateway_settings(kafka: str, tmp_path: Path) -> Settings:
+    """Settings whose topics, groups and instance ids are this test's alone; topics created.
+
+    The dedup model is copied once and pinned by path, so every gateway process of the test
+    (crashed, restarted, reference) decides with the very same model file.
+    """
+    model = tmp_path / "dedup-model.json"
+    load_model(None).dump(model)
+    settings = isolated_settings(kafka, dedup_model=model)
     ensure_topics(kafka, topic_specs(settings, load_catalogue().all_departments()))
     return settings
 
