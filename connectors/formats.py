@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from connectors.exceptions import RecordError
 from schemas.models import ErrorKind, FieldError
 
@@ -48,19 +50,23 @@ def _text(raw: bytes, encoding: str) -> str:
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
-    """One JSON object (UTF-8, an optional BOM tolerated)."""
-    text = _text(raw, "utf-8-sig")
+    """One JSON object (UTF-8, an optional BOM tolerated).
+
+    orjson, not the standard library: a third of the cost per record, and stricter where
+    it matters (invalid UTF-8, lone surrogates and NaN are errors, not values that fail
+    later in the Avro encoder).
+    """
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RecordError(
-            ErrorKind.PARSE_ERROR, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except (ValueError, RecursionError) as exc:  # over-long integers, absurd nesting
-        raise RecordError(ErrorKind.PARSE_ERROR, f"not usable JSON: {type(exc).__name__}") from exc
+        value = orjson.loads(raw[3:] if raw.startswith(_BOM) else raw)
+    except orjson.JSONDecodeError as exc:
+        kind = ErrorKind.DECODE_ERROR if "UTF-8" in exc.msg else ErrorKind.PARSE_ERROR
+        raise RecordError(kind, f"not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise RecordError(ErrorKind.PARSE_ERROR, f"expected one JSON object, got a JSON {_json_kind(value)}")
     return value
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _json_kind(value: Any) -> str:
