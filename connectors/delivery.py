@@ -1,16 +1,15 @@
 """A producer that never loses a delivery failure.
 
 librdkafka reports the fate of every record through a callback, from whichever thread
-calls ``poll``/``flush``. ``TrackedProducer`` counts what is in flight, remembers the
-first failure and raises it (``DeliveryError``) at the next ``produce`` or ``flush``,
-so a caller that commits offsets (or answers 202) only after a successful ``flush``
-can never acknowledge something Kafka did not take.
+calls ``poll``/``flush``. ``TrackedProducer`` remembers the first failure and raises it
+(``DeliveryError``) at the next ``produce`` or ``flush``, so a caller that commits
+offsets (or answers 202) only after a successful ``flush`` can never acknowledge
+something Kafka did not take.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -21,8 +20,6 @@ from gateway.logs import librdkafka_logger
 #: Producer settings the connectors rely on: idempotence (no duplicates from retries) and acks=all.
 PRODUCER_DEFAULTS = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "compression.type": "lz4"}
 
-Callback = Callable[[KafkaError | None, Message], None]
-
 
 def make_producer(client_config: dict[str, Any]) -> Producer:
     """A librdkafka producer with the connectors' defaults (overridable by ``kafka.extra``)."""
@@ -30,19 +27,18 @@ def make_producer(client_config: dict[str, Any]) -> Producer:
 
 
 class TrackedProducer:
-    """Wraps a ``Producer``: in-flight count, first delivery error remembered and raised."""
+    """Wraps a ``Producer``: the first delivery error is remembered and raised."""
 
     def __init__(self, producer: Producer) -> None:
         self.producer = producer
         self._lock = threading.Lock()
-        self._pending = 0
         self._error: str | None = None
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
-        with self._lock:
-            self._pending -= 1
-            if err is not None and self._error is None:
-                self._error = f"{msg.topic()}: {err.str()}"
+        if err is not None:
+            with self._lock:
+                if self._error is None:
+                    self._error = f"{msg.topic()}: {err.str()}"
 
     def check(self) -> None:
         """Raise the remembered delivery failure, if any (once raised, it is cleared)."""
@@ -51,28 +47,16 @@ class TrackedProducer:
         if error is not None:
             raise DeliveryError(f"Kafka did not acknowledge a record: {error}")
 
-    def produce(
-        self, topic: str, value: bytes | None, key: bytes | None = None, on_delivery: Callback | None = None
-    ) -> None:
+    def produce(self, topic: str, value: bytes | None, key: bytes | None = None) -> None:
         """Queue one record; waits (polling) while librdkafka's queue is full."""
         self.check()
-
-        def delivered(err: KafkaError | None, msg: Message) -> None:
-            self._delivered(err, msg)
-            if on_delivery is not None:
-                on_delivery(err, msg)
-
-        with self._lock:
-            self._pending += 1
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, on_delivery=delivered)
+                self.producer.produce(topic, value=value, key=key, on_delivery=self._delivered)
                 return
             except BufferError:
                 self.producer.poll(0.05)
             except KafkaException as exc:
-                with self._lock:
-                    self._pending -= 1
                 raise DeliveryError(f"{topic}: cannot produce: {exc}") from exc
 
     def flush(self, timeout_s: float) -> None:
@@ -81,8 +65,3 @@ class TrackedProducer:
         self.check()
         if remaining:
             raise DeliveryError(f"{remaining} record(s) not acknowledged within {timeout_s:g} s")
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return self._pending

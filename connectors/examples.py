@@ -46,5 +46,3 @@ RAW: dict[str, bytes] = {
     "grid": GRID,
 }
 
-#: The phone numbers in ``RAW`` (digits only), for privacy tests.
-PHONES: dict[str, str] = {"12345": "13800135678", "12319": "13900001111", "962121": "13700002222"}

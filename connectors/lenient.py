@@ -42,14 +42,6 @@ def fold(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
-def blank_to_none(value: Any) -> Any:
-    """``""``, whitespace-only strings and ``None`` all mean "absent"."""
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
 def _text(value: Any) -> Any:
     if type(value) is str:  # the common case first: this runs for most fields of every record
         return value.strip() or None

@@ -164,3 +164,20 @@ def test_no_token_configured_means_the_channel_refuses_all(kafka_settings: Setti
             headers={"Authorization": "Bearer ", "Content-Type": "application/json"},
         )
     assert response.status_code == 401
+
+
+def test_503_when_kafka_does_not_acknowledge(http_settings: Settings) -> None:
+    """If the raw topic refuses the record, the sender gets 503 (retry), never a false 202."""
+    from confluent_kafka import Producer
+
+    topics = http_settings.topics.model_copy(
+        update={"raw": {**http_settings.topics.raw, "grid": "raw.grid-missing"}}
+    )
+    settings = http_settings.model_copy(update={"topics": topics})
+    producer = Producer(
+        {"bootstrap.servers": http_settings.kafka.bootstrap_servers, "message.timeout.ms": 2000}
+    )
+    with TestClient(create_app(settings, producer)) as test_client:
+        response = _post(test_client, "grid", examples.GRID)
+    assert response.status_code == 503
+    assert "retry" in response.json()["error"]

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
-from connectors.lenient import blank_to_none, fold, parse_flag, parse_float, parse_int, parse_time
+from connectors.lenient import OptCode, OptText, fold, parse_flag, parse_float, parse_int, parse_time
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -99,10 +100,15 @@ def test_floats_from_text(value: float, pad: str) -> None:
     assert parse_float(pad + repr(value) + pad) == value
 
 
+class _Blank(BaseModel):
+    text: OptText
+    code: OptCode
+
+
 @given(blanks)
 def test_blank_means_absent(text: str) -> None:
     """Whitespace-only strings (ideographic space included) are absent for every parser."""
-    assert blank_to_none(text) is None
+    assert _Blank.model_validate({"text": text, "code": text}) == _Blank(text=None, code=None)
     assert parse_time(text) is None
     assert parse_int(text) is None
     assert parse_float(text) is None
