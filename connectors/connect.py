@@ -50,6 +50,14 @@ if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the impo
 
 log = get_logger(__name__)
 
+#: Commit failures that only mean "this member no longer owns these partitions".
+_LOST_TO_REBALANCE = {
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError._ASSIGNMENT_LOST,
+}
+
 
 @dataclass
 class ConnectStats:
@@ -205,7 +213,10 @@ class Connector:
             try:
                 consumer.commit(offsets=commit, asynchronous=False)
             except KafkaException as exc:
-                raise ConnectorError(f"cannot commit offsets of {channel}: {exc}") from exc
+                if exc.args[0].code() not in _LOST_TO_REBALANCE:
+                    raise ConnectorError(f"cannot commit offsets of {channel}: {exc}") from exc
+                # The partitions moved on: their new owner re-reads the batch (same ids, absorbed downstream).
+                log.warning("commit lost to a rebalance; the batch will be read again", error=str(exc))
         stats.add(channel, reports, dead_letters)
         log.info("batch committed", reports=reports, dead_letters=dead_letters)
 
