@@ -187,7 +187,7 @@ class GatewayProcess:
             "--config",
             str(self.config),
             "--log-level",
-            "WARNING",
+            "INFO",
         ]
         self._proc = subprocess.Popen(command, stdout=log, stderr=log, env=env)
         return self

@@ -15,6 +15,7 @@ from gateway.routing import load_catalogue
 from gateway.settings import Settings
 from gateway.testing import (
     GatewayProcess,
+    committed_offsets,
     latest_by_key,
     produce_all,
     read_topic,
@@ -71,6 +72,22 @@ def _flow(settings: Settings, workload: Workload, rate: float) -> threading.Thre
     return thread
 
 
+def _wait_for_progress(bootstrap: str, group: str, topic: str, timeout_s: float = 120) -> None:
+    """Block until the (re)started gateway has committed at least one more transaction (bounded)."""
+    before = sum(max(o, 0) for o in committed_offsets(bootstrap, group, topic).values())
+    deadline = time.monotonic() + timeout_s
+    while sum(max(o, 0) for o in committed_offsets(bootstrap, group, topic).values()) <= before:
+        assert time.monotonic() < deadline, "the gateway made no progress"
+        time.sleep(0.1)
+
+
+def _wait_until(condition, message: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.1)
+
+
 def _assert_one_ticket_per_report(tickets: dict[bytes, bytes], workload: Workload) -> None:
     placed: Counter[str] = Counter()
     for value in tickets.values():
@@ -80,6 +97,8 @@ def _assert_one_ticket_per_report(tickets: dict[bytes, bytes], workload: Workloa
 
 
 def _restores(log_path: Path) -> list[dict]:
+    if not log_path.exists():
+        return []
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("event") == "partition restored"]
 
@@ -93,9 +112,15 @@ def test_kill9_at_random_points_gives_the_uninterrupted_result(
     crashed = _prepare(gateway_settings, "crash")
     flow = _flow(gateway_settings, data, rate=5_000)
     rng = random.Random(20261123)
+    bootstrap, group, topic = (
+        gateway_settings.kafka.bootstrap_servers,
+        crashed.gateway.group_id,
+        crashed.topics.reports,
+    )
     process = GatewayProcess(crashed, tmp_path, "crash").start()
     for _ in range(3):
-        time.sleep(rng.uniform(1.0, 3.0))  # a random point in the flow, not a wait for a result
+        _wait_for_progress(bootstrap, group, topic)
+        time.sleep(rng.uniform(0.1, 1.5))  # a random point mid-stream, not a wait for a result
         process.kill()
         process = GatewayProcess(crashed, tmp_path, "crash").start()
     flow.join()
@@ -127,11 +152,14 @@ def test_instance_joining_and_leaving_mid_stream_changes_nothing(
             "gateway": shared.gateway.model_copy(update={"instance_id": shared.gateway.instance_id + "-2"})
         }
     )
-    flow = _flow(gateway_settings, data, rate=2_000)
+    flow = _flow(gateway_settings, data, rate=1_500)
     first = GatewayProcess(shared, tmp_path, "first").start()
-    time.sleep(1.5)  # the point in the flow where the second instance joins
+    bootstrap = gateway_settings.kafka.bootstrap_servers
+    _wait_for_progress(bootstrap, shared.gateway.group_id, shared.topics.reports)
     joined = GatewayProcess(second, tmp_path, "second").start()
-    time.sleep(2.0)  # the point where it leaves again
+    _wait_until(lambda: _restores(tmp_path / "second.log"), "the second instance never took over a partition")
+    _wait_for_progress(bootstrap, shared.gateway.group_id, shared.topics.reports)
+    flow_was_running_when_second_left = flow.is_alive()
     assert joined.stop() == 0
     flow.join()
     wait_caught_up(gateway_settings.kafka.bootstrap_servers, shared.gateway.group_id, shared.topics.reports)
@@ -141,4 +169,4 @@ def test_instance_joining_and_leaving_mid_stream_changes_nothing(
     _run_to_end(reference, tmp_path, "single")
     assert _outputs(shared) == _outputs(reference)
     _assert_one_ticket_per_report(_outputs(shared)[0], data)
-    assert _restores(tmp_path / "second.log"), "the second instance never took over a partition"
+    assert flow_was_running_when_second_left
