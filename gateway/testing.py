@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from pydantic import SecretStr
+from pydantic_core import to_jsonable_python
 
 from gateway.settings import GatewaySettings, KafkaSettings, Settings, TopicSettings
 
@@ -161,9 +163,25 @@ def produce_all(bootstrap: str, topic: str, items: Iterable[tuple[str | None, by
     return count
 
 
+def _reveal(value: object) -> object:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_reveal(v) for v in value]
+    return value
+
+
 def write_config(settings: Settings, path: Path) -> Path:
-    """The settings as a YAML file a ``bingxian`` process can be started with (secrets left out)."""
-    data = settings.model_dump(mode="json", exclude={"privacy"})
+    """The settings as a YAML file a child ``bingxian`` process starts with.
+
+    Secrets (contact key, ingest tokens) are written in clear so the child uses the same
+    ones: the file is for local runs (tests, the demo under the git-ignored ``.bingxian/``)
+    and is created readable by its owner only.
+    """
+    data = to_jsonable_python(_reveal(settings.model_dump()))
+    path.touch(mode=0o600)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
