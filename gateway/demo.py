@@ -32,6 +32,7 @@ from rich.table import Table
 
 from connectors.simulator import generate
 from gateway.localkafka import LocalKafka
+from gateway.logs import configure_logging, librdkafka_logger
 from gateway.routing import load_catalogue
 from gateway.settings import Settings
 from gateway.testing import isolated_settings, write_config
@@ -167,6 +168,7 @@ def _child(args: list[str], config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 def run_demo(*, reports: int, seed: int, rate: float, exit_when_done: bool, console: Console) -> int:
     """Run the demo; returns the exit code."""
+    configure_logging("WARNING")  # the screen is for the live view; the children log to files
     STATE.mkdir(exist_ok=True)
     broker = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -183,7 +185,7 @@ def run_demo(*, reports: int, seed: int, rate: float, exit_when_done: bool, cons
     config = write_config(settings, STATE / "demo.yaml")
     catalogue = load_catalogue()
     ensure_topics(bootstrap, topic_specs(settings, catalogue.all_departments()))
-    console.print(f"Kafka at {bootstrap}; topics tagged [bold]{tag}[/]; config {config}")
+    console.print(f"Kafka at {bootstrap}; topics tagged [bold]{tag}[/]; config {config}", soft_wrap=True)
 
     logs = STATE / "demo-logs"
     logs.mkdir(exist_ok=True)
@@ -197,7 +199,10 @@ def run_demo(*, reports: int, seed: int, rate: float, exit_when_done: bool, cons
     watcher = threading.Thread(target=_watch, args=(settings, tally, stop), daemon=True)
     watcher.start()
     simulation = generate(seed, reports)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True},
+        logger=librdkafka_logger(),
+    )
     sent = 0
     interrupted = False
     try:
@@ -236,6 +241,8 @@ def run_demo(*, reports: int, seed: int, rate: float, exit_when_done: bool, cons
             "Try, in another terminal:\n"
             f"  .venv/bin/bingxian subscribe --config {config} --department {department} --from-beginning\n"
             f"  .venv/bin/bingxian deadletter list --config {config} --limit 5\n"
+            "  (HTTP ingest: see docs/ingest.md; tokens are in the config file)",
+            soft_wrap=True,
         )
         if not exit_when_done:
             console.print("Ctrl-C stops everything.")
