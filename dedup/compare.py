@@ -74,7 +74,9 @@ def _one_substitution(a: str, b: str) -> bool:
     return len(a) == len(b) and len(a) >= 3 and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
-def _address_levels(q: NormalizedReport, qh: Hashed, s: RowStore, idx: np.ndarray) -> np.ndarray:
+def _address_levels(
+    q: NormalizedReport, qh: Hashed, s: RowStore, idx: np.ndarray, alias: np.ndarray | None = None
+) -> np.ndarray:
     a = _A["address"]
     ints = s.ints
     road = ints["road"][idx]
@@ -99,6 +101,9 @@ def _address_levels(q: NormalizedReport, qh: Hashed, s: RowStore, idx: np.ndarra
     compound_known = (compound != 0) & (qh.compound != 0)
     compound_eq = compound_known & (compound == qh.compound)
     same_place = house_eq | (compound_eq & ~(road_known & ~road_eq))
+    if alias is not None:
+        # The same place named once by its compound and once by its lane address.
+        same_place = same_place | alias
     building_known = (building != 0) & (qh.building != 0)
     building_eq = building_known & (building == qh.building)
     room_known = (room != 0) & (qh.room != 0)
@@ -165,12 +170,21 @@ def _category_levels(qh: Hashed, family_unclassified: int, s: RowStore, idx: np.
 
 
 def compare(
-    q: NormalizedReport, qh: Hashed, family_unclassified: int, store: RowStore, idx: np.ndarray
+    q: NormalizedReport,
+    qh: Hashed,
+    family_unclassified: int,
+    store: RowStore,
+    idx: np.ndarray,
+    alias: np.ndarray | None = None,
 ) -> Comparison:
-    """Compare ``q`` with the stored rows ``idx``: the level of every feature for every row."""
+    """Compare ``q`` with the stored rows ``idx``: the level of every feature for every row.
+
+    ``alias`` marks rows known to name the query's place under its other name (a
+    compound for a lane address or back); they count as the same place.
+    """
     n = len(idx)
     levels: dict[str, np.ndarray] = {}
-    levels["address"] = _address_levels(q, qh, store, idx)
+    levels["address"] = _address_levels(q, qh, store, idx, alias)
 
     if q.lat is not None and q.lon is not None:
         dist = distances_m(q.lat, q.lon, store.lat[idx], store.lon[idx])

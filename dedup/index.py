@@ -108,6 +108,12 @@ class TicketIndex:
         self._tickets: dict[str, _Ticket] = {}
         self._keys: dict[Key, dict[int, None]] = {}
         self._family_rows: dict[str, int] = {}
+        # Place aliases learned from stored reports that name both a compound and a
+        # lane address (仁恒滨江园 = 浦东南路80弄), counted per row so that the map is a
+        # function of the stored rows alone (snapshot, restore and changelog replay
+        # rebuild it exactly): compound -> {(road, lane): rows} and back.
+        self._lanes_of: dict[str, dict[tuple[str, str], int]] = {}
+        self._compounds_of: dict[tuple[str, str], dict[str, int]] = {}
         self._compatible: dict[str, frozenset[str]] = {}
         self._dirty: dict[str, None] = {}
         self._next_tslot = 0
@@ -192,6 +198,7 @@ class TicketIndex:
             if norm.lat is not None and norm.lon is not None
             else []
         )
+        lanes, compounds = self._aliases(norm)
         found: dict[int, None] = {}
         keys = self._keys
         for f in families:
@@ -203,6 +210,8 @@ class TicketIndex:
                 wanted.append(("n", f, norm.district or "", norm.house))
             if norm.compound:
                 wanted.append(("c", f, norm.compound))
+            wanted.extend(("h", f, road, house) for road, house in lanes)
+            wanted.extend(("c", f, compound) for compound in compounds)
             wanted.extend(("g", f, *cell) for cell in cells[:1])
             if norm.road:
                 wanted.append(("r", f, norm.district or "", norm.road))
@@ -212,6 +221,46 @@ class TicketIndex:
                 if rows:
                     found.update(rows)
         return found
+
+    def _aliases(self, norm: NormalizedReport) -> tuple[list[tuple[str, str]], list[str]]:
+        """Lane addresses known for the report's compound, and compounds known for its lane."""
+        lanes: list[tuple[str, str]] = []
+        compounds: list[str] = []
+        if norm.compound and not (norm.road and norm.house):
+            lanes = sorted(self._lanes_of.get(norm.compound, ()))
+        if norm.road and norm.house and not norm.compound:
+            compounds = sorted(self._compounds_of.get((norm.road, norm.house), ()))
+        return lanes, compounds
+
+    def _alias_rows(self, norm: NormalizedReport, idx: np.ndarray) -> np.ndarray | None:
+        """Rows whose place is the report's place under another name (compound vs lane)."""
+        lanes, compounds = self._aliases(norm)
+        if not lanes and not compounds:
+            return None
+        lane_set, compound_set = set(lanes), set(compounds)
+        norms = self._store.norms
+        out = np.zeros(len(idx), dtype=np.bool_)
+        for i, row in enumerate(idx):
+            other = norms[row]
+            assert other is not None
+            if lane_set and other.road and other.house and not other.compound:
+                out[i] = (other.road, other.house) in lane_set
+            elif compound_set and other.compound and not (other.road and other.house):
+                out[i] = other.compound in compound_set
+        return out
+
+    def _count_alias(self, norm: NormalizedReport, step: int) -> None:
+        if not (norm.compound and norm.road and norm.house):
+            return
+        lane = (norm.road, norm.house)
+        pairs = ((self._lanes_of, norm.compound, lane), (self._compounds_of, lane, norm.compound))
+        for table, key, value in pairs:
+            counts = table.setdefault(key, {})  # type: ignore[attr-defined]
+            counts[value] = counts.get(value, 0) + step
+            if counts[value] <= 0:
+                del counts[value]
+                if not counts:
+                    del table[key]  # type: ignore[attr-defined]
 
     def candidates(self, obs: Observation) -> Candidates | None:
         """Every stored report ``obs`` is compared with, and the comparison levels (no scores).
@@ -238,7 +287,9 @@ class TicketIndex:
             idx, open_now, dropped = self._cap(idx, open_now)
         if len(idx) == 0:
             return None
-        comparison = compare(norm, self._hashed(norm), self._unclassified_h, store, idx)
+        comparison = compare(
+            norm, self._hashed(norm), self._unclassified_h, store, idx, self._alias_rows(norm, idx)
+        )
         return Candidates(
             idx,
             open_now,
@@ -384,6 +435,7 @@ class TicketIndex:
         for key in self._own_keys(norm):
             self._keys.setdefault(key, {})[row] = None
         self._family_rows[norm.family] = self._family_rows.get(norm.family, 0) + 1
+        self._count_alias(norm, 1)
         return row
 
     def _remove_row(self, row: int) -> None:
@@ -396,6 +448,7 @@ class TicketIndex:
                 if not rows:
                     del self._keys[key]
         self._family_rows[norm.family] -= 1
+        self._count_alias(norm, -1)
         self._store.remove(row)
 
     def open_ticket(self, ticket_id: str, obs: Observation) -> None:

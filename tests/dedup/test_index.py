@@ -171,3 +171,37 @@ def test_bad_entry_bytes_are_a_named_error(make_index):
         index.load_entry("T1", b"\x00garbage")
     with pytest.raises(IndexEntryError):
         TicketIndex.restore(b"not a snapshot", index.model)
+
+
+def test_compound_and_lane_names_of_one_place_are_compared(make_index, make_obs):
+    """A compound-only report finds and matches a lane-only ticket once a stored report named both."""
+    index = make_index()
+    lift = {"category_code": "0801", "title": "电梯故障", "lat": None, "lon": None}
+    lane_only = make_obs(
+        report_id="A", address="浦东新区张杨路1000弄9号", description="9号楼电梯坏了，老人下不了楼", **lift
+    )
+    index.open_ticket("T1", lane_only)
+    compound_only = make_obs(
+        report_id="C", address="浦东新区潍坊三村9号楼", description="电梯坏了，请物业上门查看", **lift
+    )
+    before = index.candidates(compound_only)
+    assert before is None or "T1" not in before.ticket_ids
+    both = make_obs(
+        report_id="B",
+        address="浦东新区张杨路1000弄潍坊三村",
+        description="小区门口垃圾没人清运",
+        category_code="0101",
+        title="垃圾",
+        lat=None,
+        lon=None,
+    )
+    index.open_ticket("T2", both)
+    found = index.candidates(compound_only)
+    assert found is not None
+    assert "T1" in found.ticket_ids
+    level = found.comparison.levels["address"][found.ticket_ids.index("T1")]
+    assert level in (1, 2, 3)  # same_room, same_building or same_house
+    index.close("T2", 1)
+    index.expire(10**12)
+    assert index._lanes_of == {}
+    assert index._compounds_of == {}
