@@ -30,6 +30,8 @@ _APART_METRES = 150.0
 #: An issue counts as open from this long before its first report (it existed before anyone called).
 _BEFORE = timedelta(hours=6)
 _DAY = 86_400.0
+#: A near-miss draw that landed on another open issue of its problem (re-drawn).
+_CROWDED = object()
 #: How often a place is re-drawn before a crowded spot is accepted anyway.
 _PLACE_ATTEMPTS = 30
 
@@ -228,7 +230,19 @@ class Planner:
         return issue
 
     def _near_miss(self, remaining: int) -> PlannedIssue | None:
-        """A distinct issue built to look like an earlier one; None when no original fits."""
+        """A distinct issue built to look like an earlier one; None when no original fits.
+
+        Re-drawn (up to ``_PLACE_ATTEMPTS`` times) when it would land on the spot of
+        another open issue of its own problem, as ordinary issues are re-placed.
+        """
+        for _ in range(_PLACE_ATTEMPTS):
+            issue = self._near_miss_once(remaining)
+            if issue is not _CROWDED:
+                return issue  # type: ignore[return-value]
+        return None
+
+    def _near_miss_once(self, remaining: int) -> PlannedIssue | object | None:
+        """One draw of ``_near_miss``: the issue, None (no original fits) or ``_CROWDED``."""
         rng = self.rng
         kind = self.near_kinds.pick(rng)
         caller = None
@@ -277,6 +291,14 @@ class Planner:
         keep = kind is not NearMissType.AFTER_CLOSURE
         count = self._count(problem, remaining)
         closes = rng.random() < self.props.closed_share
+        # A near miss differs from its original, but it must not land on the spot of
+        # another open issue of its own problem (a leak in the flat where a leak is
+        # already open): that is one real problem, and the truth would call the right
+        # merge wrong. An after-closure near miss is checked from its own start, since
+        # its original closed only hours before.
+        margin = timedelta(0) if kind is NearMissType.AFTER_CLOSURE else _BEFORE
+        if not self._free(problem, place, start, self._open_until(problem, start, closes), margin):
+            return _CROWDED
         self._fill(issue, _whole_seconds(start), count, closes, first_caller=caller, keep_first_time=keep)
         self._claim(issue)
         return issue
@@ -425,17 +447,25 @@ class Planner:
             return start + timedelta(days=self.props.unclosed_open_days + 1)
         return start + timedelta(hours=self.props.max_issue_span_hours + problem.close_hours[1] + 24)
 
-    def _free(self, problem: ProblemType, place: Place, start: datetime, until: datetime) -> bool:
+    def _free(
+        self,
+        problem: ProblemType,
+        place: Place,
+        start: datetime,
+        until: datetime,
+        margin: timedelta = _BEFORE,
+    ) -> bool:
         """No issue of this problem near ``place`` is open at any time from ``start`` to ``until``.
 
         Two unrelated open issues of one problem at one spot would be the same real
         problem: the truth would call a correct merge wrong. Ordinary issues therefore
         keep ``_APART_METRES`` (street) or their building (compound) apart while open;
-        near misses are the deliberate exceptions. An issue that never closes counts
+        near misses differ from their original on purpose but are kept apart from
+        every other open issue of their problem too. An issue that never closes counts
         as open for ``unclosed_open_days``, as its ticket would be.
         """
         spot, here = self._spot(problem, place), _position(place)
-        begin, end = (start - _BEFORE).timestamp(), until.timestamp()
+        begin, end = (start - margin).timestamp(), until.timestamp()
         for day in range(int(begin // _DAY), int(end // _DAY) + 1):
             for metre, opened, closed in self._spots.get((*spot, day), ()):
                 near = place.compound is not None or abs(metre - here) < _APART_METRES
