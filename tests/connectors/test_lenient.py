@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from connectors import lenient
 from connectors.lenient import OptCode, OptText, fold, parse_flag, parse_float, parse_int, parse_time
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
@@ -56,6 +57,51 @@ def test_time_rejects_the_rest(text: object) -> None:
 def test_time_round_trips_through_every_format(moment: datetime, fmt: str) -> None:
     """Any local time rendered in a supported format parses back to itself."""
     assert parse_time(moment.strftime(fmt)) == moment
+
+
+def _outcome(value: object) -> object:
+    try:
+        result = parse_time(value)
+    except ValueError as exc:
+        return "error", str(exc)
+    return result, None if result is None else result.utcoffset()
+
+
+iso_like = st.builds(
+    "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{}".format,
+    st.integers(1990, 2110),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.sampled_from([" ", "T"]),
+    st.integers(0, 25),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.sampled_from(["", "Z", "+08:00", "-05:30", "+00:00", "+23:59", "+24:00", "+08:60"]),
+)
+
+
+class _NoFastPath:
+    """Within it, ``parse_time`` takes the general path for every value."""
+
+    def __enter__(self) -> None:
+        self._saved = lenient._ISO
+        lenient._ISO = lenient.re.compile(r"(?!)")
+
+    def __exit__(self, *exc: object) -> None:
+        lenient._ISO = self._saved
+
+
+@pytest.fixture(scope="module")
+def general_path() -> _NoFastPath:
+    return _NoFastPath()
+
+
+@given(iso_like)
+def test_iso_fast_path_agrees_with_the_general_path(general_path: _NoFastPath, text: str) -> None:
+    """The ISO shape read by ``fromisoformat`` gives what the general pattern gives, errors included."""
+    fast = _outcome(text)
+    with general_path:
+        assert _outcome(text) == fast
 
 
 @given(local_times)
