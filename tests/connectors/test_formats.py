@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import time
+from datetime import UTC, datetime
+from unittest import mock
 
-from connectors import REGISTRY, RecordError, UnknownChannelError, examples
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors import REGISTRY, Ingestor, RecordError, UnknownChannelError, examples, formats
 from connectors.formats import Piece, split_csv, split_json, split_xml, xml_case
-from schemas.models import ErrorKind
+from schemas.models import DeadLetter, DeadLetterSource, ErrorKind, Transport
 
 
 def test_json_array_keeps_each_elements_bytes_and_line() -> None:
@@ -71,6 +77,97 @@ def test_xml_entity_bomb_is_refused() -> None:
     with pytest.raises(RecordError, match="amplification") as caught:
         REGISTRY["12319"].decode(bomb)
     assert caught.value.kind is ErrorKind.PARSE_ERROR
+
+
+def _read(raw: bytes) -> object:
+    try:
+        return xml_case(raw)
+    except RecordError as exc:
+        return exc.kind, exc.message, exc.errors
+
+
+def _element_tree_only(raw: bytes) -> object:
+    with mock.patch.object(formats, "_plain_case", return_value=None):
+        return _read(raw)
+
+
+_NAMES = st.sampled_from(["caseCode", "x", "_b", "a.b", "a-b", "c:x", "1a", "é", "case"])
+_TEXT = st.lists(
+    st.sampled_from([*"ab 中\t\n\r>]/=\"'\x00\x01\x85\ufffe\ufffd😀", "]]>", "&amp;", "&x;", "<!---->"]),
+    max_size=6,
+).map("".join)
+
+
+def _child(name: str, text: str, tail: str, form: int) -> str:
+    forms = [
+        f"<{name}>{text}</{name}>",
+        f"<{name}/>",
+        f"<{name}></{name}>",
+        f"<{name} />",
+        f"<{name} a='1'/>",
+    ]
+    return forms[form] + tail
+
+
+_CHILD = st.builds(_child, _NAMES, _TEXT, st.sampled_from(["", "", " ", "\n", "\r\n"]), st.integers(0, 4))
+_CASES = st.builds(
+    "{}<case>{}{}</case>{}".format,
+    st.sampled_from(["", "", " ", "<?xml version='1.0'?>", "\ufeff"]),
+    st.sampled_from(["", "\n"]),
+    st.lists(_CHILD, max_size=6).map("".join),
+    st.sampled_from(["", "", "\n", "x"]),
+).map(lambda text: text.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=400)
+@given(_CASES | _CASES.map(lambda raw: raw.replace("中".encode(), b"\xe4\xb8")))
+def test_plain_shape_reads_as_element_tree_does(raw: bytes) -> None:
+    """The pattern reading of plain <case> documents gives ElementTree's fields and errors, byte for byte."""
+    assert _read(raw) == _element_tree_only(raw)
+
+
+def test_simulated_cases_take_the_plain_path() -> None:
+    """The fast path is the common path: the shipped example and simulated cases are plain."""
+    assert formats._plain_case(examples.URBAN_12319) == _element_tree_only(examples.URBAN_12319)
+
+
+_QUADRATIC = (
+    b'<?xml version="1.0"?><!DOCTYPE case [<!ENTITY a "'
+    + b"x" * 100_000
+    + b'">]><case><caseCode>1</caseCode><represent>'
+    + b"&a;" * 20_000
+    + b"</represent></case>"
+)
+_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE case [<!ENTITY a "aaaaaaaaaa">'
+    + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8))
+    + b"]><case><caseCode>1</caseCode><represent>&i;</represent></case>"
+)
+_XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE case [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b"<case><caseCode>1</caseCode><represent>&x;</represent><reportTime>2026-11-01</reportTime></case>"
+)
+
+
+@pytest.mark.parametrize("raw", [_LAUGHS, _QUADRATIC, _XXE], ids=["billion-laughs", "quadratic", "xxe"])
+def test_hostile_xml_becomes_a_dead_letter_quickly(ingestor: Ingestor, raw: bytes) -> None:
+    """Entity bombs and external entities are refused by the parser: a PARSE_ERROR dead letter, no hang."""
+    position = DeadLetterSource(transport=Transport.HTTP, request_id="r1")
+    start = time.process_time()
+    letter = ingestor.ingest("12319", raw, position, datetime(2026, 11, 1, tzinfo=UTC))
+    assert time.process_time() - start < 2
+    assert isinstance(letter, DeadLetter)
+    assert letter.error_kind is ErrorKind.PARSE_ERROR
+    assert letter.raw == raw
+
+
+def test_external_dtd_and_parameter_entities_are_not_fetched() -> None:
+    """A DOCTYPE pointing at a URL or a file is not loaded: the case reads as if it were absent."""
+    for raw in (
+        b'<!DOCTYPE case SYSTEM "http://127.0.0.1:9/x.dtd"><case><caseCode>1</caseCode></case>',
+        b'<!DOCTYPE case [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><case><caseCode>1</caseCode></case>',
+    ):
+        assert xml_case(raw) == {"caseCode": "1"}
 
 
 def test_csv_rows_get_the_header_and_crlf() -> None:
