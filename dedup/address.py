@@ -78,6 +78,8 @@ class CityHints:
         "_road_suffix_chars",
         "_road_with_number",
         "_subdistrict",
+        "_subdistrict_suffixes",
+        "_unit_names",
         "city",
         "city_prefixes",
         "district_names",
@@ -103,7 +105,8 @@ class CityHints:
                 self.district_names[name] = str(code)
         names = sorted(self.district_names, key=len, reverse=True)
         self._district = re.compile("|".join(map(re.escape, names))) if names else None
-        sub = "|".join(map(re.escape, sorted(subdistrict_suffixes, key=len, reverse=True)))
+        self._subdistrict_suffixes = tuple(sorted(subdistrict_suffixes, key=len, reverse=True))
+        sub = "|".join(map(re.escape, self._subdistrict_suffixes))
         self._subdistrict = re.compile(f"^[{_HAN}]{{1,6}}?(?:{sub})") if sub else None
         self._road_suffix_chars = frozenset(s[0] for s in road_suffixes)
         road = "|".join(map(re.escape, sorted(road_suffixes, key=len, reverse=True)))
@@ -113,6 +116,15 @@ class CityHints:
         self._compound = re.compile(f"[{_HAN}]{{2,8}}?(?:{compound})")
         # In free text a road counts only with a number after it: 路灯 is not a road.
         self._road_with_number = re.compile(f"[{_HAN}]{{1,6}}(?:{road})\\d+(?:号|弄)")
+        # City and district names in free text (上海市虹口广中路…, 浦东新区汤臣豪园…): cut
+        # out before looking for a road or compound, which would otherwise start at
+        # them; a district name a road suffix follows is a road (浦东南路) and stays.
+        units = sorted({*self.city_prefixes, *self.district_names}, key=len, reverse=True)
+        self._unit_names = (
+            re.compile(f"(?:{'|'.join(map(re.escape, units))})(?![东南西北中]?(?:路|大道|街|公路))")
+            if units
+            else None
+        )
 
     @classmethod
     def load(cls, city: str = "shanghai", path: Path | None = None) -> CityHints:
@@ -160,10 +172,19 @@ class CityHints:
                 text = text[found.end() :]
         while self._subdistrict is not None:
             found = self._subdistrict.match(text)
-            # 新镇路 is a road, not the town 新镇: keep a match that a road suffix follows.
-            if not found or text[found.end() : found.end() + 1] in self._road_suffix_chars:
+            if not found:
                 break
-            text = text[found.end() :]
+            end = found.end()
+            # 嘉定镇街道 is one unit (the 街道 of the town 嘉定镇): the lazy match stops at 镇,
+            # and the 街 after it must not be read as a road suffix.
+            for suffix in self._subdistrict_suffixes:
+                if text.startswith(suffix, end):
+                    end += len(suffix)
+                    break
+            # 新镇路 is a road, not the town 新镇: keep a match that a road suffix follows.
+            if text[end : end + 1] in self._road_suffix_chars:
+                break
+            text = text[end:]
         road = house = None
         house_value = None
         building = None
@@ -206,10 +227,11 @@ class CityHints:
     def find_in_text(self, text: str, district_code: str | None = None) -> ParsedAddress:
         """An address mentioned somewhere in free text (when the address field is empty)."""
         district = district_code
-        if district is None and self._district is not None:
-            found = self._district.search(text)
-            if found:
-                district = self.district_names[found.group(0)]
+        if self._unit_names is not None:
+            for unit in self._unit_names.finditer(text):
+                if district is None:
+                    district = self.district_names.get(unit.group(0))
+            text = self._unit_names.sub("，", text)
         found = self._road_with_number.search(text)
         if found:
             return self.parse(text[found.start() :], district)

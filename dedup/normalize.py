@@ -142,6 +142,37 @@ def _units_from_description(parsed: ParsedAddress, description: str) -> None:
             parsed.room = found.group(1)
 
 
+def _is_lane(house: str | None) -> bool:
+    return house is not None and house.endswith("弄")
+
+
+def _other_name_from_description(parsed: ParsedAddress, found: ParsedAddress) -> None:
+    """The compound's other name, when the description gives it (凉城路700弄5号 + 凉城新村5号楼).
+
+    A compound is known by its name and by its lane address; a report whose address
+    field gives one and whose description the other names the place both ways, so
+    it blocks and compares with reports that use either name (and teaches the index
+    the alias). Taken only when the description does not name another place: a lane
+    address with the same road and lane (or none), a compound with the same name (or
+    none).
+    """
+    if parsed.compound is None and _is_lane(parsed.house_number):
+        same_lane = found.road is None or (
+            found.road == parsed.road and found.house_number == parsed.house_number
+        )
+        if found.compound is not None and same_lane:
+            parsed.compound = found.compound
+    elif (
+        parsed.road is None
+        and parsed.compound is not None
+        and _is_lane(found.house_number)
+        and found.compound in (None, parsed.compound)
+    ):
+        parsed.road = found.road
+        parsed.house_number = found.house_number
+        parsed.house_value = found.house_value
+
+
 class Normalizer:
     """Built once per index (the dictionaries and patterns compile here), then applied per report."""
 
@@ -170,6 +201,12 @@ class Normalizer:
         text = self._address_spans.sub(" ", text)
         return _NOT_WORD.sub("", text)
 
+    def _described(self, obs: Observation) -> str:
+        described = convert_unit_numerals(nfkc(obs.description))
+        if self._stock is not None:
+            described = self._stock.sub("，", described)  # a boundary, so 反映张杨路 is not a road
+        return described
+
     def normalize(self, obs: Observation) -> NormalizedReport:
         """The comparable features of ``obs`` (cached on the object for this normaliser)."""
         cached = obs._normalized
@@ -179,12 +216,11 @@ class Normalizer:
         parsed = self.hints.parse(address, obs.district_code)
         if parsed.road is None and parsed.compound is None:
             # Callers often give the place only in the description.
-            described = convert_unit_numerals(nfkc(obs.description))
-            if self._stock is not None:
-                described = self._stock.sub("，", described)  # a boundary, so 反映张杨路 is not a road
-            found = self.hints.find_in_text(described, parsed.district_code)
+            found = self.hints.find_in_text(self._described(obs), parsed.district_code)
             if found.road is not None or found.compound is not None:
                 parsed = found
+        else:
+            _other_name_from_description(parsed, self.hints.find_in_text(self._described(obs)))
         if parsed.building is None or parsed.room is None:
             _units_from_description(parsed, convert_unit_numerals(nfkc(obs.description)))
         text = self.clean_text(obs.title, obs.description, address, parsed.road, parsed.compound)

@@ -48,6 +48,11 @@ def parse(text: str, district: str | None = None):
             {"district_code": "310104", "compound": "康健新村", "building": "12", "road": None},
         ),
         ("静安区新镇路5号", {"road": "新镇路", "house_number": "5"}),
+        # The 街道 of a town (嘉定镇街道) is one sub-district unit, not a road 嘉定镇街.
+        (
+            "嘉定区嘉定镇街道金沙新村16号",
+            {"district_code": "310114", "road": None, "compound": "金沙新村", "building": "16"},
+        ),
         ("8600 S SANGAMON ST", {"road": "S SANGAMON ST", "house_number": "8600", "house_value": 8600}),
     ],
 )
@@ -77,3 +82,22 @@ def test_house_number_survives_any_spelling(chinese, road, number, spelling):
     }[spelling]
     parts = parse(f"浦东新区{road}{written}号")
     assert (parts.road, parts.house_value, parts.house_number) == (road, number, str(number))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "市民反映：上海市虹口广中路400弄8号电梯坏了",
+            {"road": "广中路", "house_number": "400弄", "building": "8"},
+        ),
+        ("来电人反映，上海市浦东新区汤臣豪园6号楼电梯里有人被困", {"compound": "汤臣豪园", "building": "6"}),
+        ("巡查发现 浦东新区杨高南路981号", {"district_code": "310115", "road": "杨高南路"}),
+        ("浦东南路80弄仁恒滨江园停水", {"road": "浦东南路", "compound": "仁恒滨江园"}),
+    ],
+)
+def test_city_and_district_names_in_free_text_are_not_part_of_the_place(text, expected):
+    """In a description the road or compound starts after 上海市/浦东新区, not inside them."""
+    parts = HINTS.find_in_text(convert_unit_numerals(nfkc(text))).as_dict()
+    for name, value in expected.items():
+        assert parts[name] == value, name

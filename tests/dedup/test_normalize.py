@@ -69,3 +69,13 @@ def test_invalid_coordinates_are_missing(normalizer):
         n = normalizer.normalize(Observation(report_id="x", event_time_ms=0, lat=lat, lon=lon))
         assert n.lat is None
         assert n.lon is None
+
+
+def test_the_compound_s_other_name_comes_from_the_description(normalizer):
+    """A lane address with the compound named in the text carries both names, and back."""
+    lane = norm(normalizer, "市民来电称，凉城新村5号楼家里没有水。", address="虹口区凉城路700弄5号")
+    assert (lane.road, lane.house, lane.compound, lane.building) == ("凉城路", "700弄", "凉城新村", "5")
+    named = norm(normalizer, "来电反映普陀区真北路2500弄真光新村电梯坏了。", address="真光新村20号楼")
+    assert (named.road, named.house, named.compound) == ("真北路", "2500弄", "真光新村")
+    other_lane = norm(normalizer, "隔壁曹杨路500弄曹杨一村也停水。", address="凉城路700弄5号")
+    assert other_lane.compound is None  # the text names another place: not an alias
