@@ -98,6 +98,10 @@ def _address_levels(
             if other is not None and _one_substitution(q.road, other):
                 road_eq[i] = True
     house_eq = road_eq & same_number
+    # A lane (弄) is a compound's address, not a door: the same lane with the building
+    # unknown on one side is the same compound (two flats' leaks in two buildings of
+    # one lane are two issues), never the same house.
+    street_house_eq = house_eq if not (q.house or "").endswith("弄") else np.zeros(len(idx), dtype=np.bool_)
     compound_known = (compound != 0) & (qh.compound != 0)
     compound_eq = compound_known & (compound == qh.compound)
     same_place = house_eq | (compound_eq & ~(road_known & ~road_eq))
@@ -123,7 +127,7 @@ def _address_levels(
         same_place & unit_conflict,
         same_place & room_eq,
         same_place & building_eq,
-        house_eq,
+        street_house_eq,
         same_place,
         road_eq & numbers & (delta <= HOUSE_NEAR),
         road_eq & numbers & (delta <= HOUSE_BLOCK),
@@ -215,7 +219,14 @@ def compare(
 
     caller = store.ints["caller"][idx]
     if qh.caller:
-        levels["caller"] = np.where(caller == 0, 0, np.where(caller == qh.caller, 1, 2)).astype(np.int8)
+        # The same caller counts as evidence of the same issue only when the problem
+        # agrees: a resident calling about the lift and then about a leak at home is
+        # two issues, and "same address + same caller" must not outweigh that.
+        other_problem = (levels["object"] == _A["object"]["differ"]) | np.isin(
+            levels["category"], (_A["category"]["sibling"], _A["category"]["compatible"])
+        )
+        same = np.where(other_problem, _A["caller"]["same_other"], _A["caller"]["same"])
+        levels["caller"] = np.where(caller == 0, 0, np.where(caller == qh.caller, same, 2)).astype(np.int8)
     else:
         levels["caller"] = np.zeros(n, dtype=np.int8)
 

@@ -12,15 +12,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Hours a report stays matchable after it arrived, per unified family (domain.md's
-# routing catalogue). Street-order problems move on within a day; broken facilities
-# and property repairs stay broken for days.
+# Hours an open ticket stays matchable after its last report, per unified family
+# (domain.md's routing catalogue). Emergencies are over within a day; street-order
+# problems (占道经营) and broken facilities are reported again for days while the
+# ticket is open (the time feature weighs how long ago).
 DEFAULT_WINDOWS_HOURS: dict[str, float] = {
     "01": 72.0,  # 市容环境
     "02": 168.0,  # 宣传广告
     "03": 72.0,  # 施工管理
     "04": 24.0,  # 突发事件
-    "05": 24.0,  # 街面秩序
+    "05": 72.0,  # 街面秩序
     "06": 168.0,  # 公共设施
     "07": 168.0,  # 园林绿化
     "08": 168.0,  # 物业服务

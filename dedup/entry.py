@@ -14,13 +14,17 @@ from typing import Any
 from dedup.exceptions import IndexEntryError
 from dedup.normalize import NormalizedReport, token_string
 
-ENTRY_VERSION = 1
+# 2 adds "l", the time of the ticket's last report (members not kept for comparison
+# included), which decides how long it stays matchable; version 1 entries are still
+# read, their last report taken as the newest kept row.
+ENTRY_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class TicketEntry:
     """One ticket as the index keeps it: its rows (primary first) and status."""
 
-    __slots__ = ("closed_at", "family", "member_count", "opened_at", "rows", "ticket_id")
+    __slots__ = ("closed_at", "family", "last_time", "member_count", "opened_at", "rows", "ticket_id")
 
     def __init__(
         self,
@@ -31,6 +35,7 @@ class TicketEntry:
         closed_at: int | None,
         member_count: int,
         rows: list[tuple[NormalizedReport, float]],
+        last_time: int | None = None,
     ) -> None:
         self.ticket_id = ticket_id
         self.family = family
@@ -38,6 +43,7 @@ class TicketEntry:
         self.closed_at = closed_at
         self.member_count = member_count
         self.rows = rows  # (report, strength against the primary; inf for the primary)
+        self.last_time = last_time  # None: not recorded (a version 1 entry)
 
 
 def _row(norm: NormalizedReport, strength: float) -> list[Any]:
@@ -71,6 +77,7 @@ def encode_entry(entry: TicketEntry) -> bytes:
         "o": entry.opened_at,
         "c": entry.closed_at,
         "n": entry.member_count,
+        "l": entry.last_time,
         "r": [_row(norm, strength) for norm, strength in entry.rows],
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -78,9 +85,10 @@ def encode_entry(entry: TicketEntry) -> bytes:
 
 def entry_from_dict(data: Any) -> TicketEntry:
     """Rebuild an entry from its decoded JSON; raises IndexEntryError for anything else."""
-    if not isinstance(data, dict) or data.get("v") != ENTRY_VERSION:
+    if not isinstance(data, dict) or data.get("v") not in READABLE_VERSIONS:
         version = data.get("v") if isinstance(data, dict) else None
-        raise IndexEntryError(f"dedup index entry version {version!r}; this version reads {ENTRY_VERSION}")
+        readable = ", ".join(map(str, READABLE_VERSIONS))
+        raise IndexEntryError(f"dedup index entry version {version!r}; this version reads {readable}")
     try:
         rows: list[tuple[NormalizedReport, float]] = []
         for r in data["r"]:
@@ -112,6 +120,7 @@ def entry_from_dict(data: Any) -> TicketEntry:
             closed_at=None if data["c"] is None else int(data["c"]),
             member_count=int(data["n"]),
             rows=rows,
+            last_time=None if data.get("l") is None else int(data["l"]),
         )
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise IndexEntryError(f"malformed dedup index entry: {exc!r}") from exc

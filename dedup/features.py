@@ -46,7 +46,9 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "tokens": (MISSING, "j80", "j60", "j40", "j20", "low"),
     "object": (MISSING, "same", "overlap", "differ"),
     "symptom": (MISSING, "same", "overlap", "differ"),
-    "caller": (MISSING, "same", "differ"),
+    # same_other: the same caller about another problem (object or category differ):
+    # one person calling twice from home about two things is no evidence of one issue.
+    "caller": (MISSING, "same", "differ", "same_other"),
     "time": (MISSING, "h1", "h6", "h24", "h72", "d7", "older"),
     # The report's own category family: how often reports of this family repeat an
     # open ticket at all (in Chicago, abandoned vehicles never do; signals often).
@@ -92,7 +94,7 @@ LEVEL_LABELS: dict[str, dict[str, str]] = {
     },
     "object": {"same": "相同", "overlap": "部分相同", "differ": "不同"},
     "symptom": {"same": "相同", "overlap": "部分相同", "differ": "不同"},
-    "caller": {"same": "同一人", "differ": "不同人"},
+    "caller": {"same": "同一人", "differ": "不同人", "same_other": "同一人另一问题"},
     "time": {"h1": "≤1 h", "h6": "≤6 h", "h24": "≤24 h", "h72": "≤3 d", "d7": "≤7 d", "older": ">7 d"},
 }
 

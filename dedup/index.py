@@ -277,7 +277,11 @@ class TicketIndex:
         idx = np.fromiter(found, dtype=np.int64, count=len(found))
         t = norm.time_ms
         closed_at = store.ints["closed_at"][idx]
-        gap = np.abs(store.ints["time"][idx] - t)
+        # A ticket stays matchable for its family's window after its *last* report
+        # (merged members included, whether kept for comparison or not), as expire()
+        # keeps it: an unclosed 占道经营 reported again 30 h after its opening and 10 h
+        # after its last repeat is still the same open ticket.
+        gap = np.maximum(t - store.ints["last"][idx], store.ints["time"][idx] - t)
         open_now = (closed_at > t) & (gap <= store.ints["window"][idx])
         recent = (closed_at <= t) & (t - closed_at <= self._recurrence_ms)
         keep = open_now | recent
@@ -429,6 +433,7 @@ class TicketIndex:
             ticket_id=ticket_id,
             tslot=ticket.tslot,
             opened_ms=ticket.opened_at,
+            last_ms=ticket.last_time,
             window_ms=self.config.window_ms(norm.family),
             closed_at=NEVER if ticket.closed_at is None else ticket.closed_at,
         )
@@ -476,7 +481,11 @@ class TicketIndex:
             raise UnknownTicketError(f"ticket {ticket_id} is not in the index (never opened or expired)")
         norm = self.normalize(obs)
         ticket.member_count += 1
-        ticket.last_time = max(ticket.last_time, norm.time_ms)
+        if norm.time_ms > ticket.last_time:
+            ticket.last_time = norm.time_ms
+            column = self._store.ints["last"]
+            for row in self._rows(ticket):
+                column[row] = ticket.last_time
         strength = self._strength(ticket, norm)
         self._keep_member(ticket_id, ticket, norm, strength)
         self._dirty[ticket_id] = None
@@ -556,6 +565,7 @@ class TicketIndex:
             closed_at=ticket.closed_at,
             member_count=ticket.member_count,
             rows=rows,
+            last_time=ticket.last_time,
         )
 
     def entry_bytes(self, ticket_id: str) -> bytes | None:
@@ -580,8 +590,11 @@ class TicketIndex:
         ticket.member_count = entry.member_count
         self._tickets[entry.ticket_id] = ticket
         (primary, _), *members = entry.rows
+        ticket.last_time = max(
+            entry.last_time if entry.last_time is not None else entry.opened_at,
+            *(norm.time_ms for norm, _ in entry.rows),
+        )
         ticket.primary = self._add_row(entry.ticket_id, ticket, primary)
-        ticket.last_time = max(norm.time_ms for norm, _ in entry.rows)
         for norm, strength in members:
             row = self._add_row(entry.ticket_id, ticket, norm)
             ticket.members.append((strength, norm.time_ms, norm.report_id, row))

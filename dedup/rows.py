@@ -64,6 +64,7 @@ class Hashed:
 _INT_COLUMNS = (
     "time",
     "opened",
+    "last",
     "window",
     "closed_at",
     "tslot",
@@ -120,6 +121,7 @@ class RowStore:
         ticket_id: str,
         tslot: int,
         opened_ms: int,
+        last_ms: int,
         window_ms: int,
         closed_at: int,
     ) -> int:
@@ -134,6 +136,7 @@ class RowStore:
         ints = self.ints
         ints["time"][row] = norm.time_ms
         ints["opened"][row] = opened_ms
+        ints["last"][row] = last_ms
         ints["window"][row] = window_ms
         ints["closed_at"][row] = closed_at
         ints["tslot"][row] = tslot

@@ -129,3 +129,33 @@ def test_model_round_trips_through_its_file(tmp_path):
     MODEL.dump(path)
     again = load_model(path)
     assert again.to_dict() == MODEL.to_dict()
+
+
+def _level(decision, feature):
+    return next(c.level for c in decision.contributions if c.feature == feature)
+
+
+def test_same_caller_about_another_problem_is_its_own_level(make_index, make_obs):
+    """The same caller counts as "same" only when the problem agrees (object and category)."""
+    index = make_index()
+    index.open_ticket("T1", make_obs(report_id="A", contact_hash="c1"))
+    same = index.decide(make_obs(contact_hash="c1"))
+    other = index.decide(
+        make_obs(contact_hash="c1", category_code="0602", title="井盖破损", description="张杨路500号井盖破损")
+    )
+    assert (_level(same, "caller"), _level(other, "caller")) == ("same", "same_other")
+    assert _level(index.decide(make_obs(contact_hash="c2")), "caller") == "differ"
+
+
+def test_a_lane_without_the_building_is_the_same_compound_not_the_same_house(make_index, make_obs):
+    """Same 弄 with the building named on one side only: same_compound; a street door: same_house."""
+    index = make_index()
+    flat = dict(category_code="0802", title="漏水", description="楼上漏水", lat=None, lon=None)
+    index.open_ticket("T1", make_obs(report_id="A", address="凉城路700弄5号", **flat))
+    lane_only = index.decide(make_obs(address="凉城路700弄", **flat))
+    building = index.decide(make_obs(address="凉城路700弄5号", **flat))
+    assert _level(lane_only, "address") == "same_compound"
+    assert _level(building, "address") == "same_building"
+    street = make_index()
+    street.open_ticket("T1", make_obs(report_id="A", lat=None, lon=None))
+    assert _level(street.decide(make_obs(lat=None, lon=None)), "address") == "same_house"
