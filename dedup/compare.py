@@ -45,12 +45,28 @@ class Comparison:
         self.distance_m = distance_m
         self.gap_ms = gap_ms
 
+    def problem_conflict(self) -> np.ndarray:
+        """Rows whose problem visibly differs: category another sub code or family, or object differs.
+
+        Merging two different problems loses one of them, the costliest mistake;
+        however high the place, caller and time evidence, such a pair goes to a person.
+        """
+        return problem_conflict(self.levels)
+
     def score(self, tables: dict[str, np.ndarray]) -> np.ndarray:
         """Sum of the weights of each row's levels (bits)."""
         total = np.zeros(len(self.gap_ms))
         for feature in FEATURES:
             total += tables[feature][self.levels[feature]]
         return total
+
+
+_CONFLICT_CATEGORY = np.array([_A["category"]["sibling"], _A["category"]["compatible"]])
+
+
+def problem_conflict(levels: dict[str, np.ndarray]) -> np.ndarray:
+    """Per row: category sibling/compatible, or object differ (see ``Comparison.problem_conflict``)."""
+    return np.isin(levels["category"], _CONFLICT_CATEGORY) | (levels["object"] == _A["object"]["differ"])
 
 
 def _similarity_levels(scores: np.ndarray, edges: np.ndarray, present: np.ndarray) -> np.ndarray:

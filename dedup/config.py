@@ -60,6 +60,13 @@ class DedupConfig(BaseModel):
     max_candidates: int = Field(1000, ge=1, description="Cap on reports compared per decision")
     max_members: int = Field(3, ge=0, description="Strongest members kept per ticket besides the primary")
     geo_cell_m: float = Field(150.0, gt=0, description="Size of a blocking cell; neighbours are searched too")
+    review_problem_conflict: bool = Field(
+        True,
+        description=(
+            "A candidate whose category is another sub code or family (sibling, compatible) or whose "
+            "object differs is never merged automatically: REVIEW at most, a person decides"
+        ),
+    )
     expire_every_s: int = Field(3600, ge=1, description="Event-time interval of automatic expiry")
 
     @field_validator("windows_hours")

@@ -78,6 +78,7 @@ def explain(
     gap_h: float | None = None,
     closed_ticket: str | None = None,
     recurrence: bool = False,
+    problem_conflict: bool = False,
 ) -> str:
     """The readable line: contributions by size, the total, the threshold it passed or missed, the band."""
     shown = sorted((c for c in contributions if c.weight != 0.0), key=lambda c: (-abs(c.weight), c.feature))
@@ -87,6 +88,8 @@ def explain(
         return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但工单 {closed_ticket} 已关闭 → {band} (复发)"
     if closed_ticket is not None:
         return f"{parts} → {total} < {merge_threshold:.1f} (工单 {closed_ticket} 已关闭) → {band}"
+    if problem_conflict:
+        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但问题不同 (类别或对象) → {band}"
     if band == MERGE:
         return f"{parts} → {total} ≥ {merge_threshold:.1f} MERGE"
     if band == REVIEW:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dedup.compare import problem_conflict
 from dedup.config import DedupConfig
 from dedup.features import FEATURES, LEVELS
 from dedup.index import TicketIndex
@@ -195,9 +196,22 @@ class Thresholds:
 
 
 def choose_thresholds(
-    best: np.ndarray, is_dup: np.ndarray, *, objective: str, review_budget: float, review_recall: float
+    best: np.ndarray,
+    is_dup: np.ndarray,
+    *,
+    objective: str,
+    review_budget: float,
+    review_recall: float,
+    no_merge: np.ndarray | None = None,
 ) -> Thresholds:
-    """Thresholds from each report's best open-candidate score (−inf when it had none)."""
+    """Thresholds from each report's best open-candidate score (−inf when it had none).
+
+    ``no_merge`` marks reports whose best candidate can be REVIEW at most (a problem
+    conflict, ``DedupConfig.review_problem_conflict``): they never count as merged,
+    and above the merge threshold they are in the REVIEW band.
+    """
+    if no_merge is None:
+        no_merge = np.zeros(len(best), dtype=np.bool_)
     n, dups = len(best), int(is_dup.sum())
     finite = np.unique(best[np.isfinite(best)])
     if len(finite) == 0 or dups == 0:
@@ -205,7 +219,7 @@ def choose_thresholds(
     cuts = np.concatenate([(finite[:-1] + finite[1:]) / 2, [finite[-1] + 0.5]])
 
     def measure(t: float) -> tuple[float, float, float]:
-        merged = best >= t
+        merged = (best >= t) & ~no_merge
         tp = int((merged & is_dup).sum())
         p = tp / merged.sum() if merged.any() else 1.0
         r = tp / dups
@@ -218,9 +232,10 @@ def choose_thresholds(
         target = float(objective.split(":", 1)[1])
         ok = [s for s in scored if s[1] >= target]
         merge, p, r, f1 = min(ok, key=lambda s: s[0]) if ok else max(scored, key=lambda s: (s[1], s[0]))
-    review, share, rec = merge, 0.0, r
+    merged = (best >= merge) & ~no_merge
+    review, share, rec = merge, float(((best >= merge) & no_merge).sum() / n), r
     for t in sorted((c for c in cuts if c < merge), reverse=True):
-        band = (best >= t) & (best < merge)
+        band = (best >= t) & ~merged
         s = band.sum() / n
         if s > review_budget:
             break
@@ -263,8 +278,13 @@ def fit(
         tables = [scored.table(f) for f in FEATURES]
         pair_scores = sum(tables[j][pairs.levels[:, j]] for j in range(len(FEATURES)))
         best = np.full(len(stream), -np.inf)
+        best_clear = np.full(len(stream), -np.inf)  # best among pairs without a problem conflict
         if len(pairs.report):
             np.maximum.at(best, pairs.report, pair_scores)
+            level_columns = {f: pairs.levels[:, j] for j, f in enumerate(FEATURES)}
+            clear = ~problem_conflict(level_columns)
+            np.maximum.at(best_clear, pairs.report[clear], pair_scores[clear])
+        no_merge = (best_clear < best) if config.review_problem_conflict else np.zeros(len(best), bool)
         seen: set[str] = set()
         is_dup = np.zeros(len(stream), dtype=np.bool_)
         for i, report in enumerate(stream):
@@ -277,6 +297,7 @@ def fit(
             objective=objective,
             review_budget=review_budget,
             review_recall=review_recall,
+            no_merge=no_merge[chosen],
         )
         model = DedupModel(
             version=version,

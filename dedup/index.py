@@ -325,12 +325,25 @@ class TicketIndex:
         best_open = self._best(idx, scores, open_now)
         best_closed = self._best(idx, scores, ~open_now)
 
+        conflict = (
+            comparison.problem_conflict()
+            if self.config.review_problem_conflict
+            else np.zeros(len(idx), dtype=np.bool_)
+        )
         band: Band = NEW
+        held_back = False
         if best_open is not None:
             s = scores[best_open]
             band = MERGE if s >= model.merge_threshold else REVIEW if s >= model.review_threshold else NEW
+            if band == MERGE and conflict[best_open]:
+                band, held_back = REVIEW, True
         recurrence_of = None
-        if best_closed is not None and band != MERGE and scores[best_closed] >= model.merge_threshold:
+        if (
+            best_closed is not None
+            and band != MERGE
+            and scores[best_closed] >= model.merge_threshold
+            and not conflict[best_closed]
+        ):
             recurrence_of = store.ticket_ids[idx[best_closed]]
         shown = best_open
         if best_open is None or (recurrence_of is not None and band == NEW):
@@ -350,6 +363,7 @@ class TicketIndex:
             gap_h=float(comparison.gap_ms[shown]) / 3_600_000,
             closed_ticket=store.ticket_ids[row] if shown != best_open else None,
             recurrence=recurrence_of is not None,
+            problem_conflict=held_back,
         )
         return Decision(
             band=band,

@@ -194,3 +194,20 @@ def test_simulator_loader_maps_records_through_the_connectors(tmp_path):
     assert all(r.cluster == by_id[r.obs.report_id]["issue_id"] for r in stream)
     times = [r.obs.event_time_ms for r in stream]
     assert times == sorted(times)
+
+
+def test_thresholds_never_count_a_guarded_report_as_merged():
+    """A report whose best candidate may be REVIEW at most is in the REVIEW band, not merged."""
+    import numpy as np
+
+    from dedup.fit import choose_thresholds
+
+    best = np.array([10.0, 10.0, 1.0, 1.0])
+    is_dup = np.array([True, False, False, False])
+    guarded = np.array([False, True, False, False])
+    th = choose_thresholds(
+        best, is_dup, objective="f1", review_budget=0.5, review_recall=1.0, no_merge=guarded
+    )
+    assert (th.precision, th.recall, th.review_share) == (1.0, 1.0, 0.25)
+    plain = choose_thresholds(best, is_dup, objective="precision:1.0", review_budget=0.5, review_recall=1.0)
+    assert plain.merge > 10.0  # without the guard the false pair at 10 blocks that threshold

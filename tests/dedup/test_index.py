@@ -247,3 +247,18 @@ def test_version_1_entries_are_still_read(make_index, make_obs):
     data["v"] = 3
     with pytest.raises(IndexEntryError):
         fresh.load_entry("T1", json.dumps(data).encode())
+
+
+def test_a_problem_conflict_is_never_merged_automatically(make_index, make_obs):
+    """Another sub category or object at a high score goes to REVIEW, saying why; the guard can be off."""
+    other_problem = {"category_code": "0602", "title": "井盖破损", "description": "张杨路500号井盖破损"}
+    guarded = make_index(distance_only_model())
+    guarded.open_ticket("T1", make_obs(report_id="A"))
+    d = guarded.decide(make_obs(**other_problem))
+    assert (d.band, d.ticket_id) == ("REVIEW", "T1")
+    assert d.score >= d.merge_threshold
+    assert "问题不同" in d.explanation
+    assert guarded.decide(make_obs()).band == "MERGE"  # the same problem still merges
+    plain = make_index(distance_only_model(), review_problem_conflict=False)
+    plain.open_ticket("T1", make_obs(report_id="A"))
+    assert plain.decide(make_obs(**other_problem)).band == "MERGE"
