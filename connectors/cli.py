@@ -24,7 +24,7 @@ from schemas.models import DeadLetter, ErrorKind
 if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the import one-way at run time
     from gateway.settings import Settings
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # an error names a path: never break it across lines
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Configuration YAML (or set BINGXIAN_CONFIG).")
 LogLevel = typer.Option("INFO", "--log-level", help="Log level.")

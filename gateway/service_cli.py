@@ -24,7 +24,7 @@ from rich.table import Table
 
 from gateway.logs import configure_logging
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # an error names a path: never break it across lines
 _out = Console()
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Configuration YAML (or set BINGXIAN_CONFIG).")
@@ -74,6 +74,11 @@ def replay(
     stop: str | None = typer.Option(None, "--to", help="ISO time (with zone) or offset to stop before."),
     dedup_model: Path | None = typer.Option(None, help="Try another dedup model file."),
     routing: Path | None = typer.Option(None, help="Try another routing catalogue."),
+    source: str = typer.Option(
+        "reports",
+        help="reports: the reports topic as mapped live; raw: the raw topics mapped again with the "
+        "configured tables (after a mapping fix), plus ticket-status.",
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Re-run the pipeline over a range of reports, deterministically: to a separate prefix, or a dry run."""
@@ -84,13 +89,20 @@ def replay(
     settings = _settings(config)
     from dedup import TicketIndex, load_model
     from gateway.positions import Position, PositionError
-    from gateway.replay import diff_tickets, read_latest, run_replay
+    from gateway.replay import ReplaySource, diff_tickets, read_latest, run_replay
     from gateway.routing import Router, load_catalogue
     from schemas.serde import make_codec
 
     try:
+        what = ReplaySource(source)
+    except ValueError:
+        _err.print(f"[red]error:[/] --source must be reports or raw, not {source!r}")
+        raise typer.Exit(2) from None
+    try:
         first = Position.parse(start) if start else None
         last = Position.parse(stop) if stop else None
+        if what is ReplaySource.RAW and any(p is not None and p.time_ms is None for p in (first, last)):
+            raise PositionError("--source raw takes ISO times for --from/--to: offsets differ per topic")
     except PositionError as exc:
         _err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -125,6 +137,7 @@ def replay(
             start=first,
             stop=last,
             name=name,
+            source=what,
             on_progress=on_progress,
         )
     seconds = (datetime.now(UTC) - began).total_seconds()
@@ -133,7 +146,13 @@ def replay(
     review = sum(s.review for s in result.stats)
     _out.print(
         f"replayed {result.records} records in {seconds:.1f}s: {created} tickets, {merged} merges, "
-        f"{review} in review" + (f"; {result.produced} records written to replay.{name}.*" if name else "")
+        f"{review} in review"
+        + (
+            f"; {result.mapping_dead_letters} raw records the mapping rejected"
+            if what is ReplaySource.RAW
+            else ""
+        )
+        + (f"; {result.produced} records written to replay.{name}.*" if name else "")
     )
     if dry_run:
         diff = diff_tickets(result.tickets, read_latest(settings, settings.topics.tickets, codec))

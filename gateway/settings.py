@@ -12,6 +12,7 @@ Each area owns its own section model (``connectors.settings``, ``dedup.settings`
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from connectors.settings import ConnectorSettings
 
 CONFIG_ENV = "BINGXIAN_CONFIG"
+#: The file ``load_settings`` was given, for the duration of that one call.
+_explicit_config: ContextVar[Path | None] = ContextVar("bingxian_explicit_config", default=None)
 
 
 class _Section(BaseModel):
@@ -89,7 +92,9 @@ class GatewaySettings(_Section):
         "instance fences its crashed predecessor and aborts its open transaction at once.",
     )
     batch_size: int = Field(500, ge=1, description="Most reports per transaction.")
-    batch_timeout_ms: int = Field(100, ge=1, description="Longest wait to fill a batch.")
+    batch_timeout_ms: int = Field(
+        50, ge=1, description="Longest wait to fill a batch: bounds latency when traffic is light."
+    )
     transaction_timeout_ms: int = Field(30_000, ge=1000)
     http_host: str = "127.0.0.1"
     http_port: int = Field(
@@ -147,14 +152,21 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = os.environ.get(CONFIG_ENV)
-        yaml_source = _YamlSource(settings_cls, Path(path) if path else None)
+        named = os.environ.get(CONFIG_ENV)
+        path = _explicit_config.get() or (Path(named) if named else None)
+        yaml_source = _YamlSource(settings_cls, path)
         # Precedence: explicit arguments, then environment, then the file.
         return init_settings, env_settings, yaml_source, file_secret_settings
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Load settings from ``path`` (or ``$BINGXIAN_CONFIG``) and the environment."""
-    if path is not None:
-        os.environ[CONFIG_ENV] = str(path)
-    return Settings(**overrides)
+    """Load settings from ``path`` (or ``$BINGXIAN_CONFIG``) and the environment.
+
+    The path is handed to the file source through a context variable, not the process
+    environment: a file named once must not become every later ``Settings()``'s file.
+    """
+    token = _explicit_config.set(path)
+    try:
+        return Settings(**overrides)
+    finally:
+        _explicit_config.reset(token)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from connectors.simulator.truth import Simulation
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # an error names a path: never break it across lines
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,136 @@
+"""Operating the service on real Apache Kafka: endpoints, metrics, status feedback, configuration errors."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from gateway.service import GatewayService
+from gateway.settings import Settings, load_settings
+from gateway.testing import latest_by_key, produce_all, read_topic, wait_caught_up
+from schemas import SingleObjectCodec, examples
+from schemas.models import TicketStatusChange
+
+CODEC = SingleObjectCodec()
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def running(gateway_settings: Settings) -> Iterator[GatewayService]:
+    """A gateway service with its HTTP endpoints, in a thread, stopped after the test."""
+    service = GatewayService(gateway_settings)
+    thread = threading.Thread(target=service.run)
+    thread.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        thread.join(60)
+
+
+def _caught_up(settings: Settings) -> None:
+    wait_caught_up(settings.kafka.bootstrap_servers, settings.gateway.group_id, settings.topics.reports)
+
+
+def _change(ticket_id: str, status: str, change_id: str, hours: int, resolution: str | None = None) -> bytes:
+    data = examples.status_change().model_dump()
+    data.update(
+        ticket_id=ticket_id,
+        status=status,
+        change_id=change_id,
+        resolution=resolution,
+        at=examples.T0 + timedelta(hours=hours),
+    )
+    return CODEC.encode(TicketStatusChange.model_validate(data))
+
+
+def test_endpoints_and_metrics(gateway_settings: Settings, running: GatewayService) -> None:
+    """/healthz and /readyz answer 200 once partitions are restored; /metrics counts what happened."""
+    settings = gateway_settings
+    report = examples.report()
+    produce_all(settings.kafka.bootstrap_servers, settings.topics.reports, [("310115", CODEC.encode(report))])
+    _caught_up(settings)
+    assert running.health is not None
+    base = running.health.url
+    assert _get(f"{base}/healthz") == (200, "live\n")
+    assert _get(f"{base}/readyz") == (200, "ready\n")
+    status, metrics = _get(f"{base}/metrics")
+    assert status == 200
+    assert "bingxian_reports_in_total 1.0" in metrics
+    assert 'bingxian_tickets_created_total{band="NEW"} 1.0' in metrics
+    assert "bingxian_report_to_ticket_seconds_count 1.0" in metrics
+    assert "bingxian_restore_seconds_count" in metrics
+    assert _get(f"{base}/nothing")[0] == 404
+
+
+def test_status_feedback_is_forwarded_validated_and_applied(
+    gateway_settings: Settings, running: GatewayService
+) -> None:
+    """Changes on ticket-status reach the owning partition: valid ones apply, the rest dead-letter."""
+    settings = gateway_settings
+    bootstrap = settings.kafka.bootstrap_servers
+    report = examples.report()
+    produce_all(bootstrap, settings.topics.reports, [("310115", CODEC.encode(report))])
+    _caught_up(settings)
+    ticket_id = next(iter(latest_by_key(read_topic(bootstrap, settings.topics.tickets)))).decode()
+    changes = [
+        ("any-key", _change(ticket_id, "ACCEPTED", "c1", 1)),
+        (None, _change(ticket_id, "ACCEPTED", "c1", 1)),  # re-sent: applied once
+        ("x", _change(ticket_id, "CLOSED", "c2", 2, "RESOLVED")),  # skips the lifecycle: dead letter
+        ("y", _change("TK-310115-00000000deadbeef", "ACCEPTED", "c3", 2)),  # unknown ticket
+        ("z", b"not avro at all"),  # undecodable
+    ]
+    produce_all(bootstrap, settings.topics.ticket_status, changes)
+    wait_caught_up(bootstrap, settings.gateway.group_id, settings.topics.ticket_status)
+    _caught_up(settings)  # the forwarded changes, applied in the reports partition
+    ticket = CODEC.decode_dict(
+        latest_by_key(read_topic(bootstrap, settings.topics.tickets))[ticket_id.encode()]
+    )[1]
+    assert ticket["status"] == "ACCEPTED"
+    assert ticket["version"] == 2
+    letters = [CODEC.decode_dict(r.value)[1] for r in read_topic(bootstrap, settings.topics.deadletter)]
+    assert sorted(d["error_kind"] for d in letters) == [
+        "INVALID_TRANSITION",
+        "SCHEMA_ERROR",
+        "UNKNOWN_TICKET",
+    ]
+    assert any(d["raw"] == b"not avro at all" for d in letters)
+    events = [CODEC.decode_dict(r.value)[1] for r in read_topic(bootstrap, settings.topics.ticket_events)]
+    assert [e["event_type"] for e in events if e["event_type"] == "STATUS_CHANGED"] == ["STATUS_CHANGED"]
+
+
+def test_invalid_configuration_is_a_readable_error(tmp_path: Path) -> None:
+    """A configuration file with a wrong key or value names the field, exits 2, and shows no traceback."""
+    config = tmp_path / "bad.yaml"
+    config.write_text("gateway:\n  batch_size: 0\n  no_such_option: 1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "gateway.batch_size" in result.output
+    assert "gateway.no_such_option" in result.output
+    assert "Traceback" not in result.output
+    missing = CliRunner().invoke(app, ["run", "--config", str(tmp_path / "absent.yaml")])
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.output
+
+
+def test_a_named_configuration_file_does_not_leak_into_later_settings(tmp_path: Path) -> None:
+    """load_settings(path) applies the file to that call only; a later Settings() is unaffected."""
+    config = tmp_path / "small.yaml"
+    config.write_text("gateway:\n  batch_size: 7\n", encoding="utf-8")
+    assert load_settings(config).gateway.batch_size == 7
+    assert Settings().gateway.batch_size == Settings.model_fields["gateway"].default_factory().batch_size != 7
