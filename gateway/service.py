@@ -38,7 +38,7 @@ from gateway.logs import get_logger, librdkafka_logger
 from gateway.metrics import GatewayMetrics
 from gateway.processor import Emit, PartitionProcessor
 from gateway.routing import Router, load_catalogue
-from gateway.settings import Settings
+from gateway.settings import Settings, TopicSettings
 from gateway.topics import ensure_topics
 from gateway.topology import topic_specs
 from schemas import ids
@@ -300,16 +300,10 @@ class GatewayService:
 
     def _forward_status(self, raw: bytes, source: DeadLetterSource) -> Emit:
         """Route a status change to the reports partition that owns its ticket."""
-        try:
-            name, value = self.codec.decode_dict(raw, topic=self.topics.ticket_status)
-            if name != "TicketStatusChange":
-                raise SchemaError(f"expected a TicketStatusChange, got a {name}")
-            key = ids.ticket_partition_key(value["ticket_id"])
-        except (SchemaError, ValueError) as exc:
+        emit = route_status(self.codec, self.topics, raw, source, datetime.now(UTC))
+        if emit.topic == self.topics.deadletter:
             self.metrics.dead_letters.inc()
-            kind = ErrorKind.UNKNOWN_TICKET if isinstance(exc, ValueError) else ErrorKind.SCHEMA_ERROR
-            return _status_dead_letter(self.codec, self.topics.deadletter, source, raw, kind, str(exc))
-        return Emit(self.topics.reports, key, raw)
+        return emit
 
     def _count(self, before: tuple[int, ...], processor: PartitionProcessor) -> None:
         created, merged, review, filed, dropped, status, status_dropped, dead = (
@@ -431,24 +425,56 @@ def _snapshot(processor: PartitionProcessor) -> tuple[int, ...]:
     )
 
 
-def _status_dead_letter(
-    codec: Codec, topic: str, source: DeadLetterSource, raw: bytes, kind: ErrorKind, message: str
+def route_status(
+    codec: Codec, topics: TopicSettings, raw: bytes, source: DeadLetterSource, received_at: datetime
 ) -> Emit:
-    record = {
-        "dead_letter_id": ids.dead_letter_id(
-            source.transport.value, source.topic, source.partition, source.offset
-        ),
-        "channel": None,
-        "source": source.model_dump(),
-        "received_at": datetime.now(UTC),
-        "error_kind": kind.value,
-        "error_message": message,
-        "errors": [],
-        "raw": raw,
-        "redrive_count": 0,
-    }
-    log.warning("status change dead-lettered", kind=kind.value, message=message, offset=source.offset)
-    return Emit(topic, record["dead_letter_id"], codec.encode(record, topic=topic, name="DeadLetter"))
+    """Where a ``ticket-status`` record goes: its ticket's ``reports`` partition, or a dead letter.
+
+    The ticket id carries the district code, the same key the connectors give reports,
+    so the default partitioner puts the change in the partition that owns the ticket.
+    Shared by the live service and the raw replay, so both place a change alike.
+    """
+    try:
+        name, value = codec.decode_dict(raw, topic=topics.ticket_status)
+        if name != "TicketStatusChange":
+            raise SchemaError(f"expected a TicketStatusChange, got a {name}")
+        key = ids.ticket_partition_key(value["ticket_id"])
+    except (SchemaError, ValueError) as exc:
+        kind = ErrorKind.UNKNOWN_TICKET if isinstance(exc, ValueError) else ErrorKind.SCHEMA_ERROR
+        record = {
+            "dead_letter_id": ids.dead_letter_id(
+                source.transport.value, source.topic, source.partition, source.offset
+            ),
+            "channel": None,
+            "source": source.model_dump(),
+            "received_at": received_at,
+            "error_kind": kind.value,
+            "error_message": str(exc),
+            "errors": [],
+            "raw": raw,
+            "redrive_count": 0,
+        }
+        log.warning("status change dead-lettered", kind=kind.value, message=str(exc), offset=source.offset)
+        letter = codec.encode(record, topic=topics.deadletter, name="DeadLetter")
+        return Emit(topics.deadletter, record["dead_letter_id"], letter)
+    return Emit(topics.reports, key, raw)
+
+
+def watermarks(consumer: Consumer, tp: TopicPartition, *, timeout_s: float) -> tuple[int, int]:
+    """The partition's offsets, retrying while leadership settles (a topic created moments ago)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=10)
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            transient = error.retriable() or error.code() == KafkaError.NOT_LEADER_FOR_PARTITION
+            if not transient or time.monotonic() > deadline:
+                raise
+            log.info(
+                "waiting for partition leadership", topic=tp.topic, partition=tp.partition, error=error.str()
+            )
+            time.sleep(0.2)
 
 
 def restore_partition(
@@ -467,7 +493,7 @@ def restore_partition(
     its timeout) holds the stable offset back, and the restore waits for it to resolve.
     """
     tp = TopicPartition(topic, partition)
-    low, high = consumer.get_watermark_offsets(tp, timeout=10)
+    low, high = watermarks(consumer, tp, timeout_s=timeout_s)
     count = 0
     if high > low:
         consumer.assign([TopicPartition(topic, partition, low)])

@@ -240,13 +240,13 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The high watermark of every partition of ``topic``."""
+    """The high watermark of every partition of ``topic`` (waiting while a new topic elects leaders)."""
+    from gateway.service import watermarks  # the service's own retry; imported here to keep this light
+
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
-        }
+        return {p: watermarks(consumer, TopicPartition(topic, p), timeout_s=60)[1] for p in partitions}
     finally:
         consumer.close()
 
