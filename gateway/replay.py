@@ -7,21 +7,29 @@ range always yields byte-identical tickets. Output goes to a separate prefix
 (``replay.<name>.tickets`` …), never to the live topics; ``--dry-run`` produces
 nothing and prints how the result differs from the live ``tickets`` topic, which is
 how the effect of a new dedup model is seen before switching to it.
+
+``--source raw`` replays the raw topics instead, mapped again through the connectors
+(after a mapping fix), with each report placed in the partition its key would get
+live and the status changes of ``ticket-status`` placed as the service forwards them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from dedup import TicketIndex
 from gateway.logs import librdkafka_logger
-from gateway.positions import Position, resolve
+from gateway.partitioner import partition_for
+from gateway.positions import Position, PositionError, resolve
 from gateway.processor import Emit, PartitionProcessor, Stats
 from gateway.routing import Router
+from gateway.service import route_status
 from gateway.settings import Settings, TopicSettings
 from gateway.topics import ensure_topics
 from gateway.topology import topic_specs
@@ -44,6 +52,13 @@ def replay_topics(topics: TopicSettings, name: str) -> TopicSettings:
     )
 
 
+class ReplaySource(StrEnum):
+    """What a replay reads: the ``reports`` topic, or the raw topics mapped again."""
+
+    REPORTS = "reports"
+    RAW = "raw"
+
+
 @dataclass(slots=True)
 class ReplayResult:
     """What a replay read and produced; ``tickets`` is the final state per ticket id."""
@@ -52,12 +67,15 @@ class ReplayResult:
     stats: list[Stats] = field(default_factory=list)
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     produced: int = 0
+    mapping_dead_letters: int = 0
 
 
-def read_range(
-    consumer: Consumer, topic: str, partition: int, start: int, stop: int
-) -> Iterator[tuple[int, bytes | None, bytes]]:
-    """Committed records of one partition in ``[start, stop)``: (offset, key, value)."""
+#: One input of a partition's processor: where it came from, and its bytes as on ``reports``.
+Input = tuple[DeadLetterSource, bytes]
+
+
+def read_range(consumer: Consumer, topic: str, partition: int, start: int, stop: int) -> Iterator[Message]:
+    """Committed records of one partition in ``[start, stop)``."""
     if stop <= start:
         return
     consumer.assign([TopicPartition(topic, partition, start)])
@@ -71,11 +89,101 @@ def read_range(
                     continue
                 if message.offset() >= stop:
                     return
-                yield message.offset(), message.key(), message.value() or b""
+                yield message
                 if message.offset() + 1 >= stop:
                     return
     finally:
         consumer.unassign()
+
+
+def _partitions(consumer: Consumer, topic: str) -> list[int]:
+    """The topic's partitions; none when it does not exist (a channel that never sent anything)."""
+    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return []
+    return sorted(metadata.partitions)
+
+
+def read_topic_range(
+    consumer: Consumer, topic: str, start: Position | None, stop: Position | None
+) -> Iterator[Message]:
+    """Every partition of ``topic`` in ``[start, stop)``, one partition after another."""
+    partitions = _partitions(consumer, topic)
+    starts = resolve(consumer, topic, partitions, start, end=False)
+    stops = resolve(consumer, topic, partitions, stop, end=True)
+    for partition in partitions:
+        yield from read_range(consumer, topic, partition, starts[partition], stops[partition])
+
+
+def _kafka_source(message: Message) -> DeadLetterSource:
+    return DeadLetterSource(
+        transport=Transport.KAFKA,
+        topic=message.topic(),
+        partition=message.partition(),
+        offset=message.offset(),
+    )
+
+
+def _reports_inputs(consumer: Consumer, topic: str, partition: int, start: int, stop: int) -> Iterator[Input]:
+    for message in read_range(consumer, topic, partition, start, stop):
+        yield _kafka_source(message), message.value() or b""
+
+
+def raw_inputs(
+    settings: Settings,
+    consumer: Consumer,
+    codec: Codec,
+    topics: TopicSettings,
+    partitions: int,
+    start: Position | None,
+    stop: Position | None,
+) -> tuple[dict[int, list[Input]], list[Emit]]:
+    """The raw topics and ``ticket-status`` of ``[start, stop)``, placed as the live path places them.
+
+    Each raw record goes through the connectors' one mapping path (so a fixed mapping
+    table takes effect) and lands in the ``reports`` partition of its district key;
+    each status change in the partition of its ticket, as the live gateway forwards it.
+    Within a partition, inputs are ordered by their arrival on Kafka (record timestamp,
+    then topic, partition and offset): the order the live service saw them in, up to
+    the connectors' batching, and the same on every replay. Records the mapping rejects
+    come back as dead letters for ``topics.deadletter``.
+    """
+    from connectors.connect import received_at
+    from connectors.ingest import Ingestor
+    from connectors.outputs import OutputEncoder
+
+    channels = list(settings.topics.raw)
+    ingestor = Ingestor(settings, channels)
+    encoder = OutputEncoder(settings, codec)
+    arrivals: dict[int, list[tuple[tuple[int, str, int, int], Input]]] = defaultdict(list)
+    letters: list[Emit] = []
+
+    def place(message: Message, key: bytes, value: bytes) -> None:
+        arrival = (message.timestamp()[1], message.topic(), message.partition(), message.offset())
+        arrivals[partition_for(key, partitions)].append((arrival, (_kafka_source(message), value)))
+
+    for channel in channels:
+        for message in read_topic_range(
+            consumer, ingestor.registry[channel].raw_topic(settings), start, stop
+        ):
+            source = _kafka_source(message)
+            mapped = ingestor.ingest(channel, message.value() or b"", source, received_at(message))
+            output = encoder.encode(mapped, source)
+            if output.is_report:
+                place(message, output.key, output.value or b"")
+            else:
+                letters.append(Emit(topics.deadletter, output.key.decode(), output.value))
+    for message in read_topic_range(consumer, settings.topics.ticket_status, start, stop):
+        emit = route_status(
+            codec, topics, message.value() or b"", _kafka_source(message), received_at(message)
+        )
+        if emit.topic == topics.deadletter:
+            letters.append(emit)
+        else:
+            place(message, emit.key.encode(), emit.value or b"")
+    return {
+        p: [i for _, i in sorted(items, key=lambda item: item[0])] for p, items in arrivals.items()
+    }, letters
 
 
 def run_replay(
@@ -87,9 +195,12 @@ def run_replay(
     start: Position | None,
     stop: Position | None,
     name: str | None,
+    source: ReplaySource = ReplaySource.REPORTS,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ReplayResult:
-    """Replay ``[start, stop)`` of ``reports``; produce to ``replay.<name>.*`` unless ``name`` is None."""
+    """Replay ``[start, stop)`` of ``source``; produce to ``replay.<name>.*`` unless ``name`` is None."""
+    if source is ReplaySource.RAW and any(p is not None and p.time_ms is None for p in (start, stop)):
+        raise PositionError("a replay of the raw topics takes times, not offsets: offsets differ per topic")
     kafka = settings.kafka
     logger = librdkafka_logger()
     consumer = Consumer(
@@ -111,25 +222,37 @@ def run_replay(
             kafka.client_config(**{"enable.idempotence": True, "linger.ms": 20}), logger=logger
         )
     result = ReplayResult()
+
+    def emit(out: Emit) -> None:
+        _collect(result, out, topics, codec)
+        if producer is not None:
+            _produce(producer, out)
+            result.produced += 1
+
     try:
-        metadata = consumer.list_topics(settings.topics.reports, timeout=10).topics[settings.topics.reports]
-        partitions = sorted(metadata.partitions)
-        starts = resolve(consumer, settings.topics.reports, partitions, start, end=False)
-        stops = resolve(consumer, settings.topics.reports, partitions, stop, end=True)
-        total = sum(max(0, stops[p] - starts[p]) for p in partitions)
+        reports = settings.topics.reports
+        partitions = _partitions(consumer, reports)
+        inputs: dict[int, Iterable[Input]]
+        if source is ReplaySource.RAW:
+            mapped, letters = raw_inputs(settings, consumer, codec, topics, len(partitions), start, stop)
+            result.mapping_dead_letters = len(letters)
+            for letter in letters:
+                emit(letter)
+            inputs = {p: mapped.get(p, []) for p in partitions}
+            total = sum(len(items) for items in mapped.values())
+        else:
+            starts = resolve(consumer, reports, partitions, start, end=False)
+            stops = resolve(consumer, reports, partitions, stop, end=True)
+            inputs = {p: _reports_inputs(consumer, reports, p, starts[p], stops[p]) for p in partitions}
+            total = sum(max(0, stops[p] - starts[p]) for p in partitions)
         for partition in partitions:
             processor = PartitionProcessor(
                 partition, index=index_factory(), router=router, codec=codec, topics=topics
             )
-            for offset, _, raw in read_range(
-                consumer, settings.topics.reports, partition, starts[partition], stops[partition]
-            ):
+            for where, raw in inputs[partition]:
                 result.records += 1
-                for emit in _process(processor, codec, settings.topics.reports, partition, offset, raw):
-                    _collect(result, emit, topics, codec)
-                    if producer is not None:
-                        _produce(producer, emit)
-                        result.produced += 1
+                for out in _process(processor, codec, reports, where, raw):
+                    emit(out)
                 if on_progress is not None:
                     on_progress(result.records, total)
             result.stats.append(processor.stats)
@@ -141,9 +264,8 @@ def run_replay(
 
 
 def _process(
-    processor: PartitionProcessor, codec: Codec, topic: str, partition: int, offset: int, raw: bytes
+    processor: PartitionProcessor, codec: Codec, topic: str, source: DeadLetterSource, raw: bytes
 ) -> list[Emit]:
-    source = DeadLetterSource(transport=Transport.KAFKA, topic=topic, partition=partition, offset=offset)
     try:
         name, value = codec.decode_dict(raw, topic=topic)
     except SchemaError as exc:
@@ -198,7 +320,8 @@ def read_latest(settings: Settings, topic: str, codec: Codec) -> dict[str, dict[
             return latest
         for partition in sorted(metadata.partitions):
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            for _, key, value in read_range(consumer, topic, partition, low, high):
+            for message in read_range(consumer, topic, partition, low, high):
+                key, value = message.key(), message.value()
                 if key is None:
                     continue
                 if value:
