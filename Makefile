@@ -39,9 +39,9 @@ kafka-down: install
 	$(BIN)/bingxian kafka down
 
 bench: install
-	$(BIN)/python bench/connectors.py
-	$(BIN)/python bench/dedup.py
-	$(BIN)/python bench/e2e.py
+	$(BIN)/python -m bench.connectors
+	$(BIN)/python -m bench.dedup
+	$(BIN)/python -m bench.e2e
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

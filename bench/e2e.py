@@ -1,0 +1,221 @@
+"""End-to-end benchmark: the gateway with exactly-once on, next to a raw passthrough.
+
+Both runs read the same pre-produced ``reports`` topic on a real Apache Kafka broker
+(``KAFKA_BOOTSTRAP_SERVERS``, or a local broker started from the Maven jar cache) in
+the same process run, so the ratio between them is the figure to watch:
+
+1. passthrough: consume → produce the same bytes → ``send_offsets_to_transaction`` →
+   commit, with the gateway's batch size: what Kafka and the Python client cost alone;
+2. gateway: ``GatewayService`` over the same records (decode, dedup, route, encode
+   tickets/departments/events/changelog, one transaction per batch);
+3. live latency: reports produced at a fixed rate while the gateway runs; latency is
+   measured from the moment a report is produced to the moment its CREATED or
+   REPORT_MERGED event is readable by a ``read_committed`` consumer.
+
+    python -m bench.e2e --reports 200000 --rate 500 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from gateway.localkafka import LocalKafka
+from gateway.logs import configure_logging
+from gateway.routing import load_catalogue
+from gateway.service import GatewayService
+from gateway.settings import Settings
+from gateway.testing import end_offsets, isolated_settings, produce_all, wait_caught_up
+from gateway.topics import TopicSpec, ensure_topics
+from gateway.topology import topic_specs
+from gateway.workload import build
+from schemas import SingleObjectCodec
+
+
+def passthrough(bootstrap: str, source: str, batch_size: int) -> float:
+    """Seconds to copy ``source`` to a new topic exactly once, batch by batch."""
+    target = f"passthrough-{uuid.uuid4().hex[:8]}"
+    partitions = len(end_offsets(bootstrap, source))
+    ensure_topics(bootstrap, [TopicSpec(target, partitions)])
+    group = f"passthrough-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "cooperative-sticky",
+        }
+    )
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "transactional.id": group,
+            "linger.ms": 5,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    producer.init_transactions(30)
+    ends = end_offsets(bootstrap, source)
+    total = sum(ends.values())
+    consumer.subscribe([source])
+    done = 0
+    started = None
+    while done < total:
+        messages = consumer.consume(batch_size, 0.1)
+        if not messages:
+            continue
+        started = started or time.perf_counter()
+        producer.begin_transaction()
+        offsets: dict[int, int] = {}
+        for message in messages:
+            if message.error():
+                continue
+            producer.produce(target, key=message.key(), value=message.value(), partition=message.partition())
+            offsets[message.partition()] = message.offset() + 1
+            done += 1
+        producer.send_offsets_to_transaction(
+            [TopicPartition(source, p, o) for p, o in offsets.items()], consumer.consumer_group_metadata()
+        )
+        producer.commit_transaction()
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close()
+    return elapsed
+
+
+def gateway_throughput(bootstrap: str, settings, total: int) -> float:
+    """Seconds for the gateway to process the pre-filled reports topic exactly once."""
+    service = GatewayService(settings)
+    thread = threading.Thread(target=service.run, kwargs={"serve_http": False}, daemon=True)
+    thread.start()
+    while not (service.ready() and service.processors):  # group joined, partitions restored
+        time.sleep(0.01)
+    started = time.perf_counter()
+    wait_caught_up(bootstrap, settings.gateway.group_id, settings.topics.reports, timeout_s=3600, every_s=0.2)
+    elapsed = time.perf_counter() - started
+    service.stop()
+    thread.join(60)
+    return elapsed
+
+
+def live_latency(
+    bootstrap: str, settings, reports: list[tuple[str, bytes, str]], rate: float, seconds: float
+):
+    """Produce at ``rate`` reports/s for ``seconds``; p50/p99 of produce → committed ticket event."""
+    codec = SingleObjectCodec()
+    service = GatewayService(settings)
+    thread = threading.Thread(target=service.run, kwargs={"serve_http": False}, daemon=True)
+    thread.start()
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    stop = threading.Event()
+
+    def watch() -> None:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"latency-{uuid.uuid4().hex}",
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "latest",
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        consumer.subscribe([settings.topics.ticket_events])
+        while not stop.is_set():
+            for message in consumer.consume(1000, 0.05):
+                if message.error() or not message.value():
+                    continue
+                event = codec.decode_dict(message.value())[1]
+                if event["report_id"] and event["report_id"] not in seen:
+                    seen[event["report_id"]] = time.perf_counter()
+        consumer.close()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    time.sleep(3)  # let the gateway and the watcher join their groups before timing starts
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "enable.idempotence": True})
+    count = int(rate * seconds)
+    begin = time.perf_counter()
+    for i, (key, value, report_id) in enumerate(reports[:count]):
+        due = begin + i / rate
+        while (delay := due - time.perf_counter()) > 0:
+            time.sleep(min(delay, 0.01))
+        producer.produce(settings.topics.reports, key=key.encode(), value=value)
+        sent[report_id] = time.perf_counter()
+        producer.poll(0)
+    producer.flush(30)
+    deadline = time.perf_counter() + 60
+    while len(seen.keys() & sent.keys()) < len(sent) and time.perf_counter() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    service.stop()
+    thread.join(60)
+    latencies = sorted((seen[r] - sent[r]) * 1000 for r in sent if r in seen)
+    return latencies, len(sent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reports", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    broker = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        broker = LocalKafka(Path(".bingxian") / f"bench-kafka-{uuid.uuid4().hex[:6]}")
+        bootstrap = broker.start()
+    try:
+        cpu = platform.processor() or platform.machine()
+        print(
+            f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load {os.getloadavg()[0]:.1f}"
+        )
+        t0 = time.perf_counter()
+        reports = [
+            (i.key, i.value, i.report_id)
+            for i in build(Settings(), reports=args.reports, seed=args.seed, malformed=0.0).report_items
+        ]
+        print(f"workload: {len(reports)} reports, mapped and encoded in {time.perf_counter() - t0:.1f}s")
+        settings = isolated_settings(bootstrap)
+        ensure_topics(bootstrap, topic_specs(settings, load_catalogue().all_departments()))
+        produce_all(bootstrap, settings.topics.reports, ((k, v) for k, v, _ in reports))
+
+        pass_s = passthrough(bootstrap, settings.topics.reports, settings.gateway.batch_size)
+        gate_s = gateway_throughput(bootstrap, settings, len(reports))
+        n = len(reports)
+        print(f"passthrough (EOS consume→produce): {n / pass_s:10,.0f} records/s  ({pass_s:.1f}s)")
+        print(f"gateway     (EOS, dedup, routing): {n / gate_s:10,.0f} reports/s  ({gate_s:.1f}s)")
+        print(f"ratio gateway/passthrough: {pass_s / gate_s:.2f}")
+
+        live = isolated_settings(bootstrap)
+        ensure_topics(bootstrap, topic_specs(live, load_catalogue().all_departments()))
+        latencies, sent = live_latency(bootstrap, live, reports, args.rate, args.seconds)
+        if latencies:
+            q = statistics.quantiles(latencies, n=100)
+            print(
+                f"live at {args.rate:.0f} reports/s for {args.seconds:.0f}s: {len(latencies)}/{sent} seen, "
+                f"latency p50 {q[49]:.0f} ms, p99 {q[98]:.0f} ms, max {latencies[-1]:.0f} ms"
+            )
+        print(f"finished {datetime.now(UTC).isoformat(timespec='seconds')}")
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
