@@ -94,6 +94,8 @@ class GatewayService:
         self._started = False
         self._restoring = False
         self._last_lag_check = 0.0
+        # What this instance knows the group has committed, per (topic, partition).
+        self._committed: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._restore_consumer: Consumer | None = None
@@ -184,9 +186,11 @@ class GatewayService:
                     last_input = now
                 if messages:
                     self._commit_batch(messages)
-                elif idle_exit_s is not None and now - last_input > idle_exit_s:
-                    log.info("no input, stopping", idle_seconds=idle_exit_s)
-                    break
+                else:
+                    self._commit_skipped_markers()
+                    if idle_exit_s is not None and now - last_input > idle_exit_s:
+                        log.info("no input, stopping", idle_seconds=idle_exit_s)
+                        break
                 if now - last_expiry > EXPIRY_INTERVAL_S:
                     # Memory housekeeping only: decisions use event-time windows, not this timing.
                     last_expiry = now
@@ -235,11 +239,12 @@ class GatewayService:
                 if processor is not None:
                     for emit in processor.flush_changelog(self.topics.changelog):
                         self._produce(emit)
-            offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(batch.offsets.items())]
+            offsets = self._positions(batch.offsets)
             producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(), 30)
             started = time.monotonic()
             producer.commit_transaction(60)
             self.metrics.commit_time.observe(time.monotonic() - started)
+            self._committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
             if error.fatal() or (not error.txn_requires_abort() and not error.retriable()):
@@ -252,6 +257,50 @@ class GatewayService:
         now = datetime.now(UTC)
         for received in batch.received:
             self.metrics.latency.observe(max(0.0, (now - received).total_seconds()))
+
+    def _positions(self, consumed: dict[tuple[str, int], int]) -> list[TopicPartition]:
+        """The offsets to commit: the consumer's position, which also steps over control records.
+
+        Every transaction this gateway (or a connector) commits ends its partitions with a
+        commit marker. Committing only last-record + 1 would leave the group one offset short
+        of the high watermark for ever: lag never reads zero and "caught up" never comes. The
+        position counts markers already read, so it is the exact resume point.
+        """
+        assert self._consumer is not None
+        positions = self._consumer.position([TopicPartition(t, p) for t, p in sorted(consumed)])
+        return [
+            TopicPartition(tp.topic, tp.partition, max(tp.offset, consumed[(tp.topic, tp.partition)]))
+            for tp in positions
+        ]
+
+    def _commit_skipped_markers(self) -> None:
+        """When idle, commit positions that moved past control records alone.
+
+        A marker may arrive in a later fetch than the last record of its transaction, so the
+        position can advance with no message to process. One empty transaction records it.
+        """
+        assert self._consumer is not None
+        assert self._producer is not None
+        behind = {
+            (tp.topic, tp.partition): tp.offset
+            for tp in self._consumer.position(self._consumer.assignment())
+            if tp.offset >= 0 and tp.offset > self._committed.get((tp.topic, tp.partition), -1)
+        }
+        if not behind:
+            return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(behind.items())]
+        try:
+            self._producer.begin_transaction()
+            self._producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(), 30)
+            self._producer.commit_transaction(60)
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.fatal() or (not error.txn_requires_abort() and not error.retriable()):
+                raise GatewayError(f"transaction failed: {error.str()}") from exc
+            log.warning("offset-only transaction aborted", error=error.str())
+            self._producer.abort_transaction(60)
+            return
+        self._committed.update(behind)
 
     def _produce(self, emit: Emit) -> None:
         assert self._producer is not None
@@ -325,6 +374,8 @@ class GatewayService:
     # -- state: restore on assignment, drop on revocation ----------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in consumer.committed(partitions, timeout=30):
+            self._committed[(tp.topic, tp.partition)] = tp.offset
         owned = sorted(tp.partition for tp in partitions if tp.topic == self.topics.reports)
         if not owned:
             return
@@ -338,6 +389,7 @@ class GatewayService:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
+            self._committed.pop((tp.topic, tp.partition), None)
             if tp.topic == self.topics.reports and self.processors.pop(tp.partition, None) is not None:
                 self.metrics.lag.remove(str(tp.partition)) if str(
                     tp.partition
@@ -390,6 +442,7 @@ class GatewayService:
                 self.processors[tp.partition] = self._restore(tp.partition)
         committed = self._consumer.committed(assignment, timeout=30)
         for tp in committed:
+            self._committed[(tp.topic, tp.partition)] = tp.offset
             if tp.offset < 0:
                 tp.offset = -2  # OFFSET_BEGINNING: nothing committed yet
             self._consumer.seek(tp)

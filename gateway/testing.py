@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from pydantic import SecretStr
 from pydantic_core import to_jsonable_python
 
@@ -228,6 +228,15 @@ class GatewayProcess:
         return self._proc is not None and self._proc.poll() is None
 
 
+_COORDINATOR_MOVING = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+    }
+)
+
+
 def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     """The group's committed offset per partition of ``topic`` (-1001 where none)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
@@ -258,7 +267,12 @@ def wait_caught_up(
     ends = end_offsets(bootstrap, topic)
     deadline = time.monotonic() + timeout_s
     while True:
-        committed = committed_offsets(bootstrap, group, topic)
+        try:
+            committed = committed_offsets(bootstrap, group, topic)
+        except KafkaException as exc:
+            if exc.args[0].code() not in _COORDINATOR_MOVING:
+                raise
+            committed = {}  # the group coordinator is still loading on a young broker: ask again
         if all(max(committed.get(p, -1), 0) >= end for p, end in ends.items()):  # -1001: none yet
             return
         if time.monotonic() > deadline:
