@@ -23,6 +23,7 @@ from gateway.routing import Router, load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings
 from gateway.testing import latest_by_key, produce_all, read_topic, wait_caught_up, write_config
+from gateway.workload import lifecycle_to_close
 from schemas import SingleObjectCodec
 
 CODEC = SingleObjectCodec()
@@ -45,19 +46,22 @@ def test_partition_for_is_the_partition_the_producer_picks(kafka: str, topic_fac
 
 @pytest.fixture
 def live_from_raw(gateway_settings: Settings):
-    """Simulated native records on the raw topics, through the connectors and the live gateway."""
+    """Simulated native records on the raw topics and their closures on ticket-status, run live."""
     settings = gateway_settings
     bootstrap = settings.kafka.bootstrap_servers
     simulation = generate(31, RECORDS, malformed=0.05)
     for channel, topic in settings.topics.raw.items():
         produce_all(bootstrap, topic, ((None, r.raw) for r in simulation.records if r.channel == channel))
     Connector(settings, list(settings.topics.raw)).run(max_records=len(simulation.records))
+    changes = [c for closure in simulation.status_changes for c in lifecycle_to_close(closure)]
+    produce_all(bootstrap, settings.topics.ticket_status, ((None, CODEC.encode(c)) for c in changes))
     service = GatewayService(settings)
     thread = threading.Thread(target=service.run, kwargs={"serve_http": False})
     thread.start()
     try:
         group = settings.gateway.group_id
-        wait_caught_up(bootstrap, group, settings.topics.reports)
+        wait_caught_up(bootstrap, group, settings.topics.ticket_status)
+        wait_caught_up(bootstrap, group, settings.topics.reports)  # the forwarded changes too
     finally:
         service.stop()
         thread.join(60)
@@ -103,6 +107,7 @@ def test_raw_replay_is_byte_identical_and_accounts_for_every_record(live_from_ra
     placed = Counter(rid for v in tickets_a.values() for rid in CODEC.decode_dict(v)[1]["report_ids"])
     assert set(placed) == live_reports
     assert max(placed.values()) == 1
+    assert any(t["status"] == "CLOSED" for t in first.tickets.values())  # the closures were applied
 
 
 @pytest.mark.slow
