@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
@@ -30,6 +30,7 @@ from schemas import catalog
 from schemas.catalog import RecordSchema
 from schemas.exceptions import CorruptRecordError, EncodeError, UnknownSchemaError
 from schemas.models import RECORDS
+from schemas.writer import FastPathError, compile_writer
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 REGISTRY_MAGIC = b"\x00"
@@ -37,7 +38,22 @@ REGISTRY_MAGIC = b"\x00"
 Record = BaseModel | Mapping[str, Any]
 
 
-def _body(schema: RecordSchema, record: Record) -> bytes:
+def _writers(schemas: Mapping[str, RecordSchema]) -> dict[str, Callable[[BaseModel], bytes] | None]:
+    """The compiled fast-path writer of each schema (``schemas.writer``), by record name."""
+    return {name: compile_writer(schema.parsed) for name, schema in schemas.items()}
+
+
+def _body(schema: RecordSchema, record: Record, fast: Callable[[BaseModel], bytes] | None = None) -> bytes:
+    """The Avro body: through the compiled writer when it takes the record, else fastavro.
+
+    The compiled writer gives fastavro's bytes; whatever it does not take (``FastPathError``)
+    goes through ``model_dump`` and fastavro, which write it or raise the error.
+    """
+    if fast is not None and isinstance(record, BaseModel):
+        try:
+            return fast(record)
+        except FastPathError:
+            pass
     datum = record.model_dump() if isinstance(record, BaseModel) else record
     out = io.BytesIO()
     try:
@@ -102,10 +118,11 @@ class SingleObjectCodec:
         for schema in self._current.values():
             self._readers[schema.fingerprint] = (schema, schema)
         self._headers = {n: SINGLE_OBJECT_MAGIC + s.fingerprint for n, s in self._current.items()}
+        self._fast = _writers(self._current)
 
     def encode(self, record: Record, *, topic: str = "", name: str | None = None) -> bytes:
         name = _name_of(record, name)
-        return self._headers[name] + _body(self._current[name], record)
+        return self._headers[name] + _body(self._current[name], record, self._fast[name])
 
     def decode_dict(self, data: bytes, *, topic: str = "") -> tuple[str, dict[str, Any]]:
         if len(data) < 10 or data[:2] != SINGLE_OBJECT_MAGIC:
@@ -129,6 +146,7 @@ class RegistryCodec:
         self._client = SchemaRegistryClient.new_client({"url": url, **(extra or {})})
         self._current = catalog.current()
         self._by_fullname = {s.fullname: s for s in self._current.values()}
+        self._fast = _writers(self._current)
         self._ids: dict[tuple[str, str], bytes] = {}
         self._writers: dict[int, tuple[RecordSchema, RecordSchema]] = {}
 
@@ -145,7 +163,7 @@ class RegistryCodec:
 
     def encode(self, record: Record, *, topic: str, name: str | None = None) -> bytes:
         schema = self._current[_name_of(record, name)]
-        return self._header(topic, schema) + _body(schema, record)
+        return self._header(topic, schema) + _body(schema, record, self._fast[schema.name])
 
     def decode_dict(self, data: bytes, *, topic: str) -> tuple[str, dict[str, Any]]:
         if len(data) < 5 or data[:1] != REGISTRY_MAGIC:

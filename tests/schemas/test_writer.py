@@ -1,0 +1,168 @@
+"""The compiled Avro writer (``schemas.writer``) writes fastavro's bytes, or steps aside."""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from fastavro import schemaless_writer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors import REGISTRY, Ingestor
+from connectors.simulator import generate
+from gateway.settings import Settings
+from schemas import EncodeError, SingleObjectCodec, catalog, examples
+from schemas.models import DeadLetterSource, Report, Transport
+from schemas.writer import FastPathError, compile_writer
+
+CURRENT = catalog.current()
+WRITERS = {name: compile_writer(schema.parsed) for name, schema in CURRENT.items()}
+
+
+def fastavro_bytes(name: str, record) -> bytes:
+    out = io.BytesIO()
+    schemaless_writer(out, CURRENT[name].parsed, record.model_dump())
+    return out.getvalue()
+
+
+def test_every_current_schema_compiles() -> None:
+    """The fast path covers every record we write (else it silently falls back everywhere)."""
+    assert all(WRITERS.values())
+
+
+@pytest.mark.parametrize("name", sorted(examples.ALL))
+def test_examples_same_bytes_as_fastavro(name: str) -> None:
+    record = examples.ALL[name]()
+    assert WRITERS[name](record) == fastavro_bytes(name, record)
+
+
+def test_simulated_reports_same_bytes_as_fastavro() -> None:
+    """Every channel's mapped Reports (and the dead letters of malformed records) byte for byte."""
+    ingestor = Ingestor(Settings())
+    received = datetime(2026, 11, 1, 8, 15, 30, 123456, tzinfo=UTC)
+    seen = set()
+    for record in generate(seed=7, reports=800, malformed=0.2).records:
+        position = DeadLetterSource(transport=Transport.KAFKA, topic="t", partition=0, offset=len(seen))
+        result = ingestor.ingest(record.channel, record.raw, position, received)
+        name = type(result).__name__
+        assert WRITERS[name](result) == fastavro_bytes(name, result)
+        seen.add((record.channel, name))
+    assert {channel for channel, _ in seen} == set(REGISTRY)
+    assert {name for _, name in seen} == {"Report", "DeadLetter"}
+
+
+def _report(**changes) -> Report:
+    base = examples.report().model_dump()
+    for key, value in changes.items():
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            if "." in inner:
+                middle, leaf = inner.split(".")
+                base[outer][middle][leaf] = value
+            else:
+                base[outer][inner] = value
+        else:
+            base[key] = value
+    return Report.model_validate(base)
+
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+optional_text = st.none() | text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=text,
+    native_code=optional_text,
+    district=optional_text,
+    lat=st.none() | st.floats(-90, 90),
+    lon=st.none() | st.floats(-180, 180),
+    reported=st.datetimes(datetime(1900, 1, 1), datetime(2200, 1, 1), timezones=st.just(UTC)),
+    deadline=st.none() | st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=st.just(UTC)),
+    urls=st.lists(text, max_size=3),
+    attributes=st.dictionaries(text, text, max_size=3),
+    raw=st.binary(max_size=64),
+    confidential=st.booleans(),
+)
+def test_random_reports_same_bytes(
+    title, native_code, district, lat, lon, reported, deadline, urls, attributes, raw, confidential
+) -> None:
+    record = _report(
+        title=title,
+        reported_at=reported,
+        deadline=deadline,
+        media_urls=urls,
+        attributes=attributes,
+        raw=raw,
+        **{
+            "category.native_code": native_code,
+            "location.parts.district": district,
+            "location.lat": lat,
+            "location.lon": lon,
+            "reporter.confidential": confidential,
+        },
+    )
+    assert WRITERS["Report"](record) == fastavro_bytes("Report", record)
+
+
+def test_lengths_and_numbers_beyond_the_small_table() -> None:
+    """Lengths ≥ 16384 bytes, many array items, pre-epoch and far-future times, other offsets."""
+    cases = [
+        _report(description="描" * 20000, raw=b"x" * 70000, media_urls=[str(i) for i in range(20000)]),
+        _report(reported_at=datetime(1960, 5, 1, 23, 59, 59, 999000, tzinfo=UTC)),
+        _report(reported_at=datetime(9999, 12, 31, 12, tzinfo=timezone(timedelta(hours=8)))),
+        _report(**{"location.lat": -0.0, "location.lon": 1e-300}),
+    ]
+    for record in cases:
+        assert WRITERS["Report"](record) == fastavro_bytes("Report", record)
+
+
+def test_nan_double_same_bytes() -> None:
+    """The evidence score is a plain double: NaN and infinities pack as fastavro packs them."""
+    for score in (math.nan, math.inf, -math.inf):
+        record = examples.evidence().model_copy(update={"score": score})
+        ticket = examples.ticket().model_copy(update={"evidence": [record]})
+        assert WRITERS["Ticket"](ticket) == fastavro_bytes("Ticket", ticket)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydantic's serializer warns about the bad values
+def test_unexpected_values_step_aside_and_fastavro_words_the_error() -> None:
+    """A value outside the fast path raises ``FastPathError``; the codec's error is fastavro's."""
+    codec = SingleObjectCodec()
+    cases = [
+        examples.report().model_copy(update={"title": "\ud800"}),  # lone surrogate
+        examples.report().model_copy(update={"channel": "NOT_A_CHANNEL"}),
+        examples.report().model_copy(update={"filing_only": 1}),
+        examples.report().model_copy(update={"reported_at": datetime(2026, 1, 1)}),  # naive
+    ]
+    for record in cases:
+        with pytest.raises(FastPathError):
+            WRITERS["Report"](record)
+        datum = record.model_dump()
+        try:
+            expected = ("bytes", fastavro_bytes("Report", record))
+        except Exception as exc:  # whatever fastavro raises, the codec must say the same
+            expected = ("error", f"Report: value does not fit the schema: {exc}")
+        try:
+            got = ("bytes", codec.encode(record)[10:])
+        except EncodeError as exc:
+            got = ("error", str(exc))
+        assert got == expected, datum
+
+
+def test_plain_mappings_go_through_fastavro() -> None:
+    """A dict (e.g. a decoded record re-encoded) is not the fast path's; the codec still encodes it."""
+    record = examples.report()
+    with pytest.raises(FastPathError):
+        WRITERS["Report"](record.model_dump())
+    codec = SingleObjectCodec()
+    assert codec.encode(record.model_dump(), name="Report") == codec.encode(record)
+
+
+def test_unsupported_schema_types_compile_to_none() -> None:
+    for field_type in ("float", ["int", "string"], {"type": "fixed", "name": "F", "size": 2}):
+        schema = {"type": "record", "name": "X", "fields": [{"name": "f", "type": field_type}]}
+        assert compile_writer(schema) is None
