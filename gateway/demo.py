@@ -203,7 +203,7 @@ def run_demo(*, reports: int, seed: int, rate: float, exit_when_done: bool, cons
         {"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True},
         logger=librdkafka_logger(),
     )
-    sent = 0
+    sent = accounted = 0
     interrupted = False
     try:
         with Live(_view(tally, catalogue.departments), console=console, refresh_per_second=4) as live:
