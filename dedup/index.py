@@ -118,7 +118,11 @@ class TicketIndex:
         self._dirty: dict[str, None] = {}
         self._next_tslot = 0
         self._clock = -(2**62)
-        self._last_expire = -(2**62)
+        # Automatic expiry runs once per event-time period of ``expire_every_s``, at the
+        # period's start (``_expired_at``), never at whatever clock value happened to come
+        # first: so which tickets are held is a function of the input alone, and an index
+        # rebuilt from the changelog mid-period holds exactly what the uninterrupted one does.
+        self._expired_at = -(2**62)
         self._unclassified = self.config.unclassified_family
         self._unclassified_h = h64(self._unclassified)
         self._recurrence_ms = int(self.config.recurrence_window_days * 86_400_000)
@@ -434,11 +438,16 @@ class TicketIndex:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def _period_start(self) -> int:
+        """Start of the expiry period the clock is in (a multiple of ``expire_every_s``)."""
+        return self._clock - self._clock % self._expire_every_ms
+
     def _advance(self, time_ms: int) -> None:
         if time_ms > self._clock:
             self._clock = time_ms
-        if self._clock - self._last_expire >= self._expire_every_ms:
-            self.expire(self._clock)
+        period = self._period_start()
+        if period > self._expired_at:
+            self.expire(period)
 
     def _add_row(self, ticket_id: str, ticket: _Ticket, norm: NormalizedReport) -> int:
         row = self._store.add(
@@ -551,14 +560,15 @@ class TicketIndex:
         An open ticket goes when its newest kept report is older than its family's
         window; a closed one when its recurrence window has passed.
         """
-        self._clock = max(self._clock, int(now_ms))
-        self._last_expire = self._clock
+        now_ms = int(now_ms)
+        self._clock = max(self._clock, now_ms)
+        self._expired_at = max(self._expired_at, now_ms)
         gone = []
         for ticket_id, ticket in self._tickets.items():
             if ticket.closed_at is not None:
-                if ticket.closed_at + self._recurrence_ms < self._clock:
+                if ticket.closed_at + self._recurrence_ms < now_ms:
                     gone.append(ticket_id)
-            elif ticket.last_time + self.config.window_ms(ticket.family) < self._clock:
+            elif ticket.last_time + self.config.window_ms(ticket.family) < now_ms:
                 gone.append(ticket_id)
         for ticket_id in gone:
             self._drop(ticket_id)
@@ -614,6 +624,9 @@ class TicketIndex:
             ticket.members.append((strength, norm.time_ms, norm.report_id, row))
         latest = max(ticket.last_time, entry.closed_at or ticket.last_time)
         self._clock = max(self._clock, latest)
+        # The index this entry was written by had already expired at the start of the
+        # clock's period (it does on entering a period), so loading must not expire again.
+        self._expired_at = max(self._expired_at, self._period_start())
 
     def load_entry(self, ticket_id: str, data: bytes) -> None:
         """Apply one changelog value (restoring); replaces any entry of the same ticket."""
@@ -630,7 +643,7 @@ class TicketIndex:
     def snapshot(self) -> bytes:
         """The whole index as bytes (versioned, compressed JSON)."""
         entries = [json.loads(encode_entry(self._entry(tid, t))) for tid, t in self._tickets.items()]
-        body = {"clock": self._clock, "last_expire": self._last_expire, "tickets": entries}
+        body = {"clock": self._clock, "last_expire": self._expired_at, "tickets": entries}
         return _SNAPSHOT_MAGIC + zlib.compress(json.dumps(body, ensure_ascii=False).encode("utf-8"), 6)
 
     @classmethod
@@ -646,5 +659,5 @@ class TicketIndex:
         for item in body["tickets"]:
             index._load(entry_from_dict(item))
         index._clock = int(body["clock"])
-        index._last_expire = int(body["last_expire"])
+        index._expired_at = int(body["last_expire"])
         return index
