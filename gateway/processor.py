@@ -37,6 +37,8 @@ from schemas.serde import Codec
 log = get_logger(__name__)
 
 ACTOR = "bingxian-gateway"
+#: Closed tickets past the retention leave the state once per hour of event time (see ``_advance``).
+RETENTION_PERIOD_MS = 3_600_000
 _URGENCY_RANK = {u.value: i for i, u in enumerate(Urgency)}
 
 
@@ -134,6 +136,7 @@ class PartitionProcessor:
         self._changelog = ChangelogCodec()
         self._dirty: dict[str, bytes | None] = {}  # ticket id -> encoded ticket (None: re-encode)
         self._watermark_ms = 0
+        self._expired_at = -(2**62)  # start of the last event-time hour ``expire`` ran for
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ class PartitionProcessor:
         """Place one report: merge into an open ticket, or open a new one."""
         self.stats.reports += 1
         report_id = report["report_id"]
-        self._watermark_ms = max(self._watermark_ms, _ms(report["reported_at"]))
+        self._advance(_ms(report["reported_at"]))
         owner = self.report_owner.get(report_id)
         if owner is not None:
             # A re-ingested record (same channel and source id): placed once, dropped with a reason.
@@ -181,8 +184,9 @@ class PartitionProcessor:
             ticket["resolution"] = change["resolution"]
             self.index.close(ticket_id, _ms(change["at"]))
         ticket["version"] += 1
-        ticket["updated_at"] = change["at"]
+        ticket["updated_at"] = max(ticket["updated_at"], change["at"])
         state.applied_changes.append(change["change_id"])
+        self._advance(_ms(change["at"]))
         event = self._event(
             ticket,
             TicketEventType.STATUS_CHANGED,
@@ -413,14 +417,27 @@ class PartitionProcessor:
 
     # -- state ------------------------------------------------------------------------------------
 
-    def expire(self) -> None:
-        """Drop tickets no longer open whose last change is older than the retention (event time).
+    def _advance(self, at_ms: int) -> None:
+        """Move the event-time watermark; on entering a new hour, let old closed tickets go.
 
-        The dedup index expires its own entries on the event-time clock of the reports it
-        sees; calling it from here, on a wall-clock schedule, would make decisions depend
-        on timing.
+        Only the events a ticket keeps (report times, applied status changes) move it, so
+        the watermark restored from the changelog (the newest ``updated_at``) is the one
+        the uninterrupted run had; and retention runs at each hour's start, not on a
+        wall-clock schedule, so what the state holds, and therefore which status changes
+        find their ticket and which re-ingested reports are recognised, depends on the
+        input alone.
         """
-        horizon = self._watermark_ms - self.retention_ms
+        if at_ms <= self._watermark_ms:
+            return
+        self._watermark_ms = at_ms
+        hour = at_ms - at_ms % RETENTION_PERIOD_MS
+        if hour > self._expired_at:
+            self.expire(hour)
+
+    def expire(self, now_ms: int) -> None:
+        """Drop tickets no longer open whose last change is older than the retention at ``now_ms``."""
+        self._expired_at = max(self._expired_at, now_ms)
+        horizon = now_ms - self.retention_ms
         for ticket_id, state in list(self.tickets.items()):
             ticket = state.ticket
             if TicketStatus(ticket["status"]) in OPEN or _ms(ticket["updated_at"]) >= horizon:
@@ -469,6 +486,10 @@ class PartitionProcessor:
         self._watermark_ms = max(self._watermark_ms, _ms(state.ticket["updated_at"]))
 
     def finish_restore(self) -> None:
-        """Forget change tracking caused by restoring (the changelog already has it)."""
+        """Forget change tracking caused by restoring (the changelog already has it).
+
+        The run that wrote the changelog had already applied retention for the watermark's hour.
+        """
+        self._expired_at = self._watermark_ms - self._watermark_ms % RETENTION_PERIOD_MS
         self._dirty.clear()
         self.index.drain_changes()

@@ -49,7 +49,6 @@ from schemas.serde import Codec, make_codec
 log = get_logger(__name__)
 
 IndexFactory = Callable[[], TicketIndex]
-EXPIRY_INTERVAL_S = 30.0
 
 
 class GatewayError(Exception):
@@ -175,7 +174,7 @@ class GatewayService:
         )
         self._started = True
         log.info("gateway running", instance=g.instance_id, group=g.group_id)
-        last_input = last_expiry = time.monotonic()
+        last_input = time.monotonic()
         try:
             while not self._stop.is_set():
                 self.heartbeat.beat()
@@ -191,11 +190,6 @@ class GatewayService:
                     if idle_exit_s is not None and now - last_input > idle_exit_s:
                         log.info("no input, stopping", idle_seconds=idle_exit_s)
                         break
-                if now - last_expiry > EXPIRY_INTERVAL_S:
-                    # Memory housekeeping only: decisions use event-time windows, not this timing.
-                    last_expiry = now
-                    for processor in self.processors.values():
-                        processor.expire()
                 self._update_lag()
         finally:
             self._shutdown()

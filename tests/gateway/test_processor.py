@@ -238,3 +238,37 @@ def test_events_have_deterministic_ids(minutes: int) -> None:
         f"{ticket_id}:1:CREATED:{ids.report_id(Channel.HOTLINE_12345, 'A1')}",
         f"{ticket_id}:1:ROUTED",
     ]
+
+
+def test_retention_depends_on_event_time_alone_across_a_restore() -> None:
+    """A closed ticket leaves the state at the first event-time hour past the retention, in both runs.
+
+    The uninterrupted processor and one rebuilt from its changelog mid-hour keep the same
+    tickets: a late status change then finds (or misses) its ticket the same way in both.
+    """
+    day = 24 * 60
+    retention = timedelta(days=2)
+
+    def make() -> PartitionProcessor:
+        return PartitionProcessor(
+            0, index=TicketIndex(MODEL), router=ROUTER, codec=CODEC, topics=TOPICS, retention=retention
+        )
+
+    original = make()
+    ticket_id = tickets(original.on_report(report("A1")))[0]["ticket_id"]
+    close(original, ticket_id, 10)
+    far = {"lat": 31.30, "lon": 121.60}
+    original.on_report(report("B1", 2 * day + 20, location=far))  # within retention of the close
+    changelog = original.flush_changelog("changelog")
+    restored = make()
+    for emit in changelog:
+        restored.restore(emit.key, emit.value)
+    restored.finish_restore()
+    later = [report("B2", 2 * day + 50, location=far), report("B3", 2 * day + 75, location=far)]
+    assert [restored.on_report(r) for r in later] == [original.on_report(r) for r in later]
+    assert ticket_id not in original.tickets  # the hour after 2 days + 14 min let it go
+    assert ticket_id not in restored.tickets
+    late = status(ticket_id, "ACCEPTED", "late", 2 * day + 80)
+    outcomes = [p.on_status(late, SOURCE, b"raw") for p in (original, restored)]
+    assert outcomes[0] == outcomes[1]
+    assert [decode(e)["error_kind"] for e in outcomes[0]] == ["UNKNOWN_TICKET"]
