@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 from pydantic import ValidationError
 
+from connectors import Ingestor, examples
 from gateway.routing import Router, load_catalogue
+from gateway.settings import Settings
+from schemas.models import DeadLetterSource, Report, Transport
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +37,24 @@ def test_street_office_from_admin_or_grid_code(router: Router) -> None:
     assert "jd-310115005" not in router.route("0601", "GRID_REPORT", {"grid_code": "310120001"}, {}).assisting
 
 
+def _property_report(company: str) -> Report:
+    """A 962121 export row naming ``company``, mapped by the connector as the live pipeline maps it."""
+    raw = examples.PROPERTY_962121.replace("上海锦绣物业管理有限公司".encode("gbk"), company.encode("gbk"))
+    source = DeadLetterSource(transport=Transport.FILE, file="export.csv", line=2)
+    report = Ingestor(Settings()).ingest("962121", raw, source, datetime(2026, 11, 1, tzinfo=UTC))
+    assert isinstance(report, Report), report
+    return report
+
+
 def test_property_line_goes_to_housing_bureau_and_company(router: Router) -> None:
-    """962121 tickets go to the housing bureau plus the named property company."""
-    route = router.route("0801", "PROPERTY_962121", {}, {"property_company": "上海陆家嘴物业管理有限公司"})
-    assert route.lead == "fangguan"
-    assert route.assisting == ("wy-ljz",)
-    unknown = router.route("0801", "PROPERTY_962121", {}, {"property_company": "不存在的物业"})
-    assert unknown.assisting == ()
+    """962121 tickets go to the housing bureau plus the property company the export names."""
+    for company, assisting in [("上海陆家嘴物业管理有限公司", ("wy-ljz",)), ("不存在的物业", ())]:
+        report = _property_report(company).model_dump()
+        route = router.route(
+            report["category"]["code"], report["channel"], report["location"], report["attributes"]
+        )
+        assert route.lead == "fangguan"
+        assert route.assisting == assisting
 
 
 @pytest.mark.parametrize("code", ["9900", "99", "7777", ""])
