@@ -16,9 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas.exceptions import BingxianError
 
 _TOPIC_SAFE = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+class RoutingCatalogueError(BingxianError):
+    """A routing catalogue that cannot be read or does not validate; the message names file and field."""
 
 
 class _Strict(BaseModel):
@@ -129,9 +135,24 @@ class Router:
 
 
 def load_catalogue(path: Path | None = None) -> RoutingCatalogue:
-    """Load and validate a routing catalogue; the shipped Shanghai starter by default."""
-    if path is None:
-        text = resources.files("gateway").joinpath("data/routing.yaml").read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return RoutingCatalogue.model_validate(yaml.safe_load(text))
+    """Load and validate a routing catalogue; the shipped Shanghai starter by default.
+
+    Raises ``RoutingCatalogueError`` naming the file and every invalid field, so the
+    service refuses to start with one readable message rather than a stack trace.
+    """
+    where = "the shipped routing catalogue" if path is None else str(path)
+    try:
+        if path is None:
+            text = resources.files("gateway").joinpath("data/routing.yaml").read_text(encoding="utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+        return RoutingCatalogue.model_validate(yaml.safe_load(text))
+    except OSError as exc:
+        raise RoutingCatalogueError(f"cannot read {where}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RoutingCatalogueError(f"{where} is not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise RoutingCatalogueError(f"invalid routing catalogue {where}: {problems}") from exc

@@ -59,8 +59,13 @@ def run(
     configure_logging(log_level)
     settings = _settings(config)
     from gateway.service import GatewayService
+    from schemas.exceptions import BingxianError
 
-    service = GatewayService(settings)
+    try:  # the routing catalogue and the dedup model are read and validated here, before Kafka
+        service = GatewayService(settings)
+    except BingxianError as exc:
+        _err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     service.install_signal_handlers()
     service.run(idle_exit_s=idle_exit)
 
@@ -110,9 +115,15 @@ def replay(
         if path is not None and not path.exists():
             _err.print(f"[red]error:[/] {path} does not exist")
             raise typer.Exit(2)
+    from schemas.exceptions import BingxianError
+
     codec = make_codec(settings.schema_registry.url, settings.schema_registry.extra)
-    model = load_model(dedup_model or settings.gateway.dedup_model)
-    router = Router(load_catalogue(routing or settings.gateway.routing_file))
+    try:
+        model = load_model(dedup_model or settings.gateway.dedup_model)
+        router = Router(load_catalogue(routing or settings.gateway.routing_file))
+    except BingxianError as exc:
+        _err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     columns = (
         TextColumn("replay"),
         BarColumn(),

@@ -128,6 +128,22 @@ def test_invalid_configuration_is_a_readable_error(tmp_path: Path) -> None:
     assert "does not exist" in missing.output
 
 
+def test_invalid_routing_catalogue_or_model_is_a_readable_error(tmp_path: Path) -> None:
+    """A broken routing file or dedup model stops run and replay at start: one line, exit 2, no traceback."""
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("categories: {}\nno_such_key: 1\n", encoding="utf-8")
+    model = tmp_path / "model.json"
+    model.write_text("{not json", encoding="utf-8")
+    for setting, path in [("routing_file", routing), ("dedup_model", model)]:
+        config = tmp_path / f"{setting}.yaml"
+        config.write_text(f"gateway:\n  {setting}: {path}\n", encoding="utf-8")
+        for command in (["run"], ["replay", "--dry-run"]):
+            result = CliRunner().invoke(app, [*command, "--config", str(config)])
+            assert result.exit_code == 2, result.output
+            assert str(path) in result.output
+            assert "Traceback" not in result.output
+
+
 def test_a_named_configuration_file_does_not_leak_into_later_settings(tmp_path: Path) -> None:
     """load_settings(path) applies the file to that call only; a later Settings() is unaffected."""
     config = tmp_path / "small.yaml"

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
 from connectors import Ingestor, examples
-from gateway.routing import Router, load_catalogue
+from gateway.routing import Router, RoutingCatalogueError, load_catalogue
 from gateway.settings import Settings
 from schemas.models import DeadLetterSource, Report, Transport
 
@@ -86,5 +85,10 @@ def test_bad_catalogue_is_rejected_with_the_field(tmp_path: Path) -> None:
     data["categories"]["06"]["lead"] = "Bad Code!"
     path = tmp_path / "routing.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
-    with pytest.raises(ValidationError, match=r"categories\.06\.lead"):
+    with pytest.raises(RoutingCatalogueError, match=r"routing\.yaml: categories\.06\.lead: String should"):
         load_catalogue(path)
+    path.write_text("categories: [", "utf-8")
+    with pytest.raises(RoutingCatalogueError, match="not valid YAML"):
+        load_catalogue(path)
+    with pytest.raises(RoutingCatalogueError, match="cannot read"):
+        load_catalogue(tmp_path / "absent.yaml")
