@@ -133,6 +133,7 @@ class PartitionProcessor:
         self.tickets: dict[str, TicketState] = {}
         self.report_owner: dict[str, str] = {}
         self.stats = Stats()
+        self.last_routed: tuple[str, ...] = ()  # departments of the ticket opened last (for metrics)
         self._changelog = ChangelogCodec()
         self._dirty: dict[str, bytes | None] = {}  # ticket id -> encoded ticket (None: re-encode)
         self._watermark_ms = 0
@@ -223,6 +224,7 @@ class PartitionProcessor:
         self.index.open_ticket(ticket_id, obs)
         self._remember(ticket_id, report["report_id"], ticket)
         self.stats.created += 1
+        self.last_routed = route.departments
         for department in route.departments:
             self.stats.routed[department] = self.stats.routed.get(department, 0) + 1
         ev = ticket["evidence"][0]

@@ -91,6 +91,7 @@ class GatewayService:
         self.heartbeat = Heartbeat()
         self._stop = threading.Event()
         self._started = False
+        self._joined = False  # the group gave this instance its first assignment (possibly empty)
         self._restoring = False
         self._last_lag_check = 0.0
         # What this instance knows the group has committed, per (topic, partition).
@@ -103,7 +104,8 @@ class GatewayService:
     # -- lifecycle --------------------------------------------------------------------------------
 
     def ready(self) -> bool:
-        return self._started and not self._restoring
+        """Joined the group and every assigned partition's state restored (``/readyz``)."""
+        return self._started and self._joined and not self._restoring
 
     def stop(self, *_: object) -> None:
         """Ask the loop to finish its current transaction and leave the group."""
@@ -349,12 +351,15 @@ class GatewayService:
         return emit
 
     def _count(self, before: tuple[int, ...], processor: PartitionProcessor) -> None:
-        created, merged, review, filed, dropped, status, status_dropped, dead = (
+        created, merged, review, filed, dropped, status, status_dropped, dead, capped = (
             a - b for a, b in zip(_snapshot(processor), before, strict=True)
         )
         m = self.metrics
         if created:
             m.tickets_created.labels(band="REVIEW" if review else "NEW").inc(created)
+            for department in processor.last_routed:
+                m.routed.labels(department=department).inc()
+        m.candidates_capped.inc(capped)
         m.merges.inc(merged)
         m.review.inc(review)
         m.filed.inc(filed)
@@ -371,6 +376,7 @@ class GatewayService:
         for tp in consumer.committed(partitions, timeout=30):
             self._committed[(tp.topic, tp.partition)] = tp.offset
         owned = sorted(tp.partition for tp in partitions if tp.topic == self.topics.reports)
+        self._joined = True
         if not owned:
             return
         self._restoring = True
@@ -431,9 +437,13 @@ class GatewayService:
     def _rebuild_after_abort(self) -> None:
         assert self._consumer is not None
         assignment = self._consumer.assignment()
-        for tp in assignment:
-            if tp.topic == self.topics.reports:
-                self.processors[tp.partition] = self._restore(tp.partition)
+        self._restoring = True  # not ready while memory is rebuilt to what Kafka holds
+        try:
+            for tp in assignment:
+                if tp.topic == self.topics.reports:
+                    self.processors[tp.partition] = self._restore(tp.partition)
+        finally:
+            self._restoring = False
         committed = self._consumer.committed(assignment, timeout=30)
         for tp in committed:
             self._committed[(tp.topic, tp.partition)] = tp.offset
@@ -469,6 +479,7 @@ def _snapshot(processor: PartitionProcessor) -> tuple[int, ...]:
         s.status_changes,
         s.status_dropped,
         s.dead_letters,
+        processor.index.capped_decisions,
     )
 
 

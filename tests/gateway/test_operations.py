@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,10 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.routing import Router, load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings, load_settings
 from gateway.testing import latest_by_key, produce_all, read_topic, wait_caught_up
-from schemas import SingleObjectCodec, examples
+from schemas import SingleObjectCodec, examples, ids
 from schemas.models import TicketStatusChange
 
 CODEC = SingleObjectCodec()
@@ -63,7 +66,15 @@ def test_endpoints_and_metrics(gateway_settings: Settings, running: GatewayServi
     """/healthz and /readyz answer 200 once partitions are restored; /metrics counts what happened."""
     settings = gateway_settings
     report = examples.report()
-    produce_all(settings.kafka.bootstrap_servers, settings.topics.reports, [("310115", CODEC.encode(report))])
+    repeat = report.model_copy(
+        update={
+            "source_record_id": "repeat-1",
+            "report_id": ids.report_id(report.channel, "repeat-1"),
+            "reported_at": report.reported_at + timedelta(minutes=20),
+        }
+    )
+    records = [("310115", CODEC.encode(report)), ("310115", CODEC.encode(repeat)), ("310115", b"not avro")]
+    produce_all(settings.kafka.bootstrap_servers, settings.topics.reports, records)
     _caught_up(settings)
     assert running.health is not None
     base = running.health.url
@@ -71,10 +82,23 @@ def test_endpoints_and_metrics(gateway_settings: Settings, running: GatewayServi
     assert _get(f"{base}/readyz") == (200, "ready\n")
     status, metrics = _get(f"{base}/metrics")
     assert status == 200
-    assert "bingxian_reports_in_total 1.0" in metrics
+    assert "bingxian_reports_in_total 2.0" in metrics
     assert 'bingxian_tickets_created_total{band="NEW"} 1.0' in metrics
-    assert "bingxian_report_to_ticket_seconds_count 1.0" in metrics
+    assert "bingxian_reports_merged_total 1.0" in metrics
+    assert "bingxian_dead_letters_total 1.0" in metrics
+    lead = Router(load_catalogue()).route(report.category.code, report.channel, {}, {}).lead
+    assert f'bingxian_tickets_routed_total{{department="{lead}"}} 1.0' in metrics
+    assert "bingxian_report_to_ticket_seconds_count 2.0" in metrics
     assert "bingxian_restore_seconds_count" in metrics
+    commits = re.search(r"^bingxian_transaction_commit_seconds_count (\d+)", metrics, re.M)
+    assert commits is not None
+    assert int(commits.group(1)) >= 1
+    # The lag gauge is refreshed every few seconds by the loop: wait (bounded) for its first reading.
+    deadline = time.monotonic() + 30
+    while not re.search(r'^bingxian_consumer_lag\{partition="\d+"\} 0\.0', metrics, re.M):
+        assert time.monotonic() < deadline, "no consumer lag reading"
+        time.sleep(0.2)
+        metrics = _get(f"{base}/metrics")[1]
     assert _get(f"{base}/nothing")[0] == 404
 
 
