@@ -40,6 +40,7 @@ ACTOR = "bingxian-gateway"
 #: Closed tickets past the retention leave the state once per hour of event time (see ``_advance``).
 RETENTION_PERIOD_MS = 3_600_000
 _URGENCY_RANK = {u.value: i for i, u in enumerate(Urgency)}
+_OPEN_VALUES = frozenset(s.value for s in OPEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,9 @@ class PartitionProcessor:
         self.retention_ms = int(retention.total_seconds() * 1000)
         self.tickets: dict[str, TicketState] = {}
         self.report_owner: dict[str, str] = {}
+        # Tickets no longer open (closed, not accepted, filed): the only ones retention removes,
+        # kept apart so that the hourly retention pass reads them alone, not every open ticket.
+        self._retired: dict[str, None] = {}
         self.stats = Stats()
         self.last_routed: tuple[str, ...] = ()  # departments of the ticket opened last (for metrics)
         self._changelog = ChangelogCodec()
@@ -346,11 +350,19 @@ class PartitionProcessor:
             self.tickets[ticket_id] = TicketState(ticket=ticket, applied_changes=[])
         self.report_owner[report_id] = ticket_id
 
+    def _track(self, ticket_id: str, ticket: dict[str, Any]) -> None:
+        """Keep ``_retired`` in step with the ticket's status (called on every change)."""
+        if ticket["status"] in _OPEN_VALUES:
+            self._retired.pop(ticket_id, None)
+        else:
+            self._retired[ticket_id] = None
+
     # -- outputs ----------------------------------------------------------------------------------
 
     def _publish(self, ticket: dict[str, Any]) -> list[Emit]:
         """The ticket's new state to the dispatch queue and, unless filing-only, to each department."""
         ticket_id = ticket["ticket_id"]
+        self._track(ticket_id, ticket)
         value = self.codec.encode(ticket, topic=self.topics.tickets, name="Ticket")
         self._dirty[ticket_id] = value
         out = [Emit(self.topics.tickets, ticket_id, value)]
@@ -440,11 +452,12 @@ class PartitionProcessor:
         """Drop tickets no longer open whose last change is older than the retention at ``now_ms``."""
         self._expired_at = max(self._expired_at, now_ms)
         horizon = now_ms - self.retention_ms
-        for ticket_id, state in list(self.tickets.items()):
-            ticket = state.ticket
-            if TicketStatus(ticket["status"]) in OPEN or _ms(ticket["updated_at"]) >= horizon:
+        for ticket_id in list(self._retired):
+            ticket = self.tickets[ticket_id].ticket
+            if _ms(ticket["updated_at"]) >= horizon:
                 continue
             del self.tickets[ticket_id]
+            del self._retired[ticket_id]
             for report_id in ticket["report_ids"]:
                 self.report_owner.pop(report_id, None)
             self._dirty[ticket_id] = None
@@ -476,6 +489,7 @@ class PartitionProcessor:
             return
         ticket_id = key[len(TICKET_PREFIX) :]
         previous = self.tickets.pop(ticket_id, None)
+        self._retired.pop(ticket_id, None)
         if previous is not None:
             for report_id in previous.ticket["report_ids"]:
                 self.report_owner.pop(report_id, None)
@@ -483,6 +497,7 @@ class PartitionProcessor:
             return
         state = self._changelog.decode_ticket(value)
         self.tickets[ticket_id] = state
+        self._track(ticket_id, state.ticket)
         for report_id in state.ticket["report_ids"]:
             self.report_owner[report_id] = ticket_id
         self._watermark_ms = max(self._watermark_ms, _ms(state.ticket["updated_at"]))
