@@ -86,23 +86,29 @@ def test_snapshot_restore_decides_identically(spec, data):
     assert run(restored, fresh(spec)[cut:]) == run(original, items[cut:])
 
 
+def rebuilt_from_changelog(items, cut, config=None):
+    """Feed ``items[:cut]``, draining changes as the gateway does; rebuild a second index from them."""
+    original = TicketIndex(MODEL, config)
+    compacted: dict[str, bytes | None] = {}
+    for obs_closes in items[:cut]:
+        run(original, [obs_closes])
+        compacted.update(original.drain_changes())
+    restored = TicketIndex(MODEL, config)
+    for ticket_id, value in compacted.items():
+        if value is None:
+            restored.remove_entry(ticket_id)
+        else:
+            restored.load_entry(ticket_id, value)
+    return original, restored
+
+
 @CASES
 @given(st.lists(report, min_size=2, max_size=40), st.data())
 def test_changelog_restore_decides_identically(spec, data):
     """Replaying drained changelog values (last value per key) rebuilds an equivalent index."""
     cut = data.draw(st.integers(1, len(spec) - 1))
     items = fresh(spec)
-    original = TicketIndex(MODEL)
-    compacted: dict[str, bytes | None] = {}
-    for obs_closes in items[:cut]:
-        run(original, [obs_closes])
-        compacted.update(original.drain_changes())
-    restored = TicketIndex(MODEL)
-    for ticket_id, value in compacted.items():
-        if value is None:
-            restored.remove_entry(ticket_id)
-        else:
-            restored.load_entry(ticket_id, value)
+    original, restored = rebuilt_from_changelog(items, cut)
     assert run(restored, fresh(spec)[cut:]) == run(original, items[cut:])
 
 
@@ -123,16 +129,6 @@ def test_changelog_restore_with_late_reports_decides_identically(spec, late, dat
     """
     cut = data.draw(st.integers(1, len(spec) - 1))
     items = observations(spec, late)
-    original = TicketIndex(MODEL, SHORT)
-    compacted: dict[str, bytes | None] = {}
-    for obs_closes in items[:cut]:
-        run(original, [obs_closes])
-        compacted.update(original.drain_changes())
-    restored = TicketIndex(MODEL, SHORT)
-    for ticket_id, value in compacted.items():
-        if value is None:
-            restored.remove_entry(ticket_id)
-        else:
-            restored.load_entry(ticket_id, value)
+    original, restored = rebuilt_from_changelog(items, cut, SHORT)
     assert len(restored) == len(original)
     assert run(restored, observations(spec, late)[cut:]) == run(original, items[cut:])
