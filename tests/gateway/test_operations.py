@@ -18,7 +18,7 @@ from gateway.cli import app
 from gateway.routing import Router, load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings, load_settings
-from gateway.testing import latest_by_key, produce_all, read_topic, wait_caught_up
+from gateway.testing import isolated_settings, latest_by_key, produce_all, read_topic, wait_caught_up
 from schemas import SingleObjectCodec, examples, ids
 from schemas.models import TicketStatusChange
 
@@ -174,3 +174,38 @@ def test_a_named_configuration_file_does_not_leak_into_later_settings(tmp_path: 
     config.write_text("gateway:\n  batch_size: 7\n", encoding="utf-8")
     assert load_settings(config).gateway.batch_size == 7
     assert Settings().gateway.batch_size == Settings.model_fields["gateway"].default_factory().batch_size != 7
+
+
+def test_run_creates_missing_topics_with_their_layout(kafka: str) -> None:
+    """A first start on an empty cluster creates every topic, ticket topics compacted, partitions as set."""
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    settings = isolated_settings(kafka)  # nothing created beforehand, unlike the other gateway tests
+    settings = settings.model_copy(update={"topics": settings.topics.model_copy(update={"partitions": 2})})
+    service = GatewayService(settings)
+    thread = threading.Thread(target=service.run, kwargs={"serve_http": False})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not service.ready():
+            assert thread.is_alive(), "the service stopped"
+            assert time.monotonic() < deadline, "the service never became ready"
+            time.sleep(0.1)
+    finally:
+        service.stop()
+        thread.join(60)
+    admin = AdminClient({"bootstrap.servers": kafka})
+    topics = admin.list_topics(timeout=30).topics
+    t = settings.topics
+    departments = Router(load_catalogue()).catalogue.all_departments()
+    expected = {t.reports, t.ticket_status, t.deadletter, t.tickets, t.ticket_events, t.changelog}
+    expected |= {t.department(code) for code in departments}
+    assert expected <= set(topics)
+    assert {len(topics[name].partitions) for name in expected} == {2}
+    compacted = [t.tickets, t.changelog, t.department(sorted(departments)[0])]
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in [*compacted, t.ticket_events]]
+    policies = {
+        resource.name: future.result(30)["cleanup.policy"].value
+        for resource, future in admin.describe_configs(resources).items()
+    }
+    assert policies == {**dict.fromkeys(compacted, "compact"), t.ticket_events: "delete"}
