@@ -230,7 +230,8 @@ def run_demo(*, reports: int, seed: int, rate: float, exit_when_done: bool, cons
         console.print(
             f"\n[bold]{sent}[/] native records → [bold]{sum(tally.reports.values())}[/] reports + "
             f"[bold]{sum(tally.dead_letters.values())}[/] dead letters ({accounted}/{sent} accounted for) → "
-            f"[bold]{len(tally.tickets)}[/] tickets, {tally.merged} duplicates merged."
+            f"[bold]{len(tally.tickets)}[/] tickets, {tally.merged} duplicates merged.",
+            soft_wrap=True,  # one line, whatever the width: it is the line to read (and to grep)
         )
         department = next(iter(tally.departments.most_common(1)), ("shizheng", 0))[0]
         console.print(
