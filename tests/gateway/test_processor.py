@@ -272,3 +272,19 @@ def test_retention_depends_on_event_time_alone_across_a_restore() -> None:
     outcomes = [p.on_status(late, SOURCE, b"raw") for p in (original, restored)]
     assert outcomes[0] == outcomes[1]
     assert [decode(e)["error_kind"] for e in outcomes[0]] == ["UNKNOWN_TICKET"]
+
+
+def test_a_possible_duplicate_opens_its_own_ticket_and_asks_for_review() -> None:
+    """Another problem at the same door (井盖 beside a 路灯 ticket): REVIEW, never a silent merge."""
+    p = processor()
+    first = tickets(p.on_report(report("A1")))[0]
+    out = p.on_report(_stream()[2])  # A2: same address and caller, category 0602 instead of 0601
+    assert events(out) == ["CREATED", "ROUTED", "REVIEW_REQUESTED"]
+    (ticket,) = tickets(out)
+    assert ticket["ticket_id"] != first["ticket_id"]
+    assert ticket["possible_duplicate_of"] == first["ticket_id"]
+    review = [decode(e) for e in out if e.topic == TOPICS.ticket_events][-1]
+    assert review["event_type"] == "REVIEW_REQUESTED"
+    assert review["evidence"]["band"] == "REVIEW"
+    assert review["evidence"]["candidate_ticket_id"] == first["ticket_id"]
+    assert p.stats.review == 1
