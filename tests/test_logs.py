@@ -1,0 +1,58 @@
+"""Logging is set up in one place: JSON lines off a terminal, the console renderer on one."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from gateway.logs import configure_logging, get_logger, librdkafka_logger
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Put the root logger back as the rest of the suite had it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _lines(err: str) -> list[dict]:
+    return [json.loads(line) for line in err.splitlines() if line.strip()]
+
+
+def test_json_lines_carry_bound_ids_for_structlog_stdlib_librdkafka(capsys: pytest.CaptureFixture) -> None:
+    """structlog, a stdlib logger (uvicorn) and librdkafka's hook all come out as JSON with the bound ids."""
+    configure_logging("INFO", json=True)
+    with structlog.contextvars.bound_contextvars(report_id="RPT-1", ticket_id="TK-1"):
+        get_logger("gateway.processor").info("report merged", score=9.5)
+        logging.getLogger("uvicorn.error").warning("port in use")
+    librdkafka_logger().warning("FAIL [thrd:main]: broker down")
+    get_logger("gateway.processor").debug("below the level")
+    lines = _lines(capsys.readouterr().err)
+    assert [(x["logger"], x["event"], x["level"]) for x in lines] == [
+        ("gateway.processor", "report merged", "info"),
+        ("uvicorn.error", "port in use", "warning"),
+        ("librdkafka", "FAIL [thrd:main]: broker down", "warning"),
+    ]
+    assert lines[0]["report_id"] == lines[1]["report_id"] == "RPT-1"
+    assert lines[0]["ticket_id"] == "TK-1"
+    assert lines[0]["score"] == 9.5
+    assert "report_id" not in lines[2]
+    assert all(x["timestamp"].endswith("Z") for x in lines)
+
+
+def test_console_renderer_on_a_terminal(capsys: pytest.CaptureFixture) -> None:
+    """On a terminal (json=False) a line is for people: not JSON, event and fields readable."""
+    configure_logging("INFO", json=False)
+    get_logger("gateway.service").info("partition restored", partition=2)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "partition restored" in line
+    assert "partition=2" in line
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(line)
