@@ -7,6 +7,8 @@ stays fast and a broken optional area cannot take the whole CLI down.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +50,18 @@ def _settings(config: Path | None):  # noqa: ANN202 - Settings is imported lazil
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A file the user can fix (routing catalogue, dedup model, …): one line naming it, exit 2."""
+    from schemas.exceptions import BingxianError
+
+    try:
+        yield
+    except BingxianError as exc:
+        _err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 def run(
     config: Path | None = ConfigOption,
     idle_exit: float | None = typer.Option(
@@ -59,13 +73,9 @@ def run(
     configure_logging(log_level)
     settings = _settings(config)
     from gateway.service import GatewayService
-    from schemas.exceptions import BingxianError
 
-    try:  # the routing catalogue and the dedup model are read and validated here, before Kafka
+    with _user_errors():  # the routing catalogue and the dedup model are read and validated here
         service = GatewayService(settings)
-    except BingxianError as exc:
-        _err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
     service.install_signal_handlers()
     service.run(idle_exit_s=idle_exit)
 
@@ -115,15 +125,10 @@ def replay(
         if path is not None and not path.exists():
             _err.print(f"[red]error:[/] {path} does not exist")
             raise typer.Exit(2)
-    from schemas.exceptions import BingxianError
-
     codec = make_codec(settings.schema_registry.url, settings.schema_registry.extra)
-    try:
+    with _user_errors():
         model = load_model(dedup_model or settings.gateway.dedup_model)
         router = Router(load_catalogue(routing or settings.gateway.routing_file))
-    except BingxianError as exc:
-        _err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
     columns = (
         TextColumn("replay"),
         BarColumn(),
