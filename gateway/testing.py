@@ -216,11 +216,11 @@ class GatewayProcess:
         self._proc.send_signal(signal.SIGKILL)
         self._proc.wait(30)
 
-    def stop(self, timeout: float = 60) -> int:
-        """SIGTERM and wait: the service finishes its transaction and leaves the group."""
+    def stop(self, timeout: float = 60, how: signal.Signals = signal.SIGTERM) -> int:
+        """SIGTERM (or Ctrl-C's SIGINT) and wait: the service ends its transaction and leaves the group."""
         assert self._proc is not None
         if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
+            self._proc.send_signal(how)
         return self._proc.wait(timeout)
 
     @property

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from gateway.routing import load_catalogue
 from gateway.settings import Settings
@@ -170,3 +172,37 @@ def test_instance_joining_and_leaving_mid_stream_changes_nothing(
     assert _outputs(shared) == _outputs(reference)
     _assert_one_ticket_per_report(_outputs(shared)[0], data)
     assert flow_was_running_when_second_left
+
+
+def _members(bootstrap: str, group: str) -> list:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    return admin.describe_consumer_groups([group])[group].result(30).members
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_stream_ends_the_transaction_and_leaves_the_group(
+    gateway_settings: Settings, workload, tmp_path: Path
+) -> None:
+    """SIGINT (Ctrl-C) twice mid-stream: exit 0, the group empty at once, and nothing lost or doubled."""
+    data = workload(3_000, 21)
+    settings = _prepare(gateway_settings, "ctrlc")
+    bootstrap, group, topic = (
+        settings.kafka.bootstrap_servers,
+        settings.gateway.group_id,
+        settings.topics.reports,
+    )
+    produce_all(bootstrap, topic, ((i.key, i.value) for i in data.items))
+    for _ in range(2):
+        process = GatewayProcess(settings, tmp_path, "ctrlc").start()
+        _wait_for_progress(bootstrap, group, topic)
+        assert process.stop(how=signal.SIGINT) == 0
+        # A killed member would stay listed until its session timed out; a clean leave is immediate.
+        assert _members(bootstrap, group) == []
+    assert sum(max(o, 0) for o in committed_offsets(bootstrap, group, topic).values()) > 0
+    log = (tmp_path / "ctrlc.log").read_text(encoding="utf-8")
+    assert log.count('"event": "gateway stopping"') == 2
+    assert "Traceback" not in log
+    _run_to_end(settings, tmp_path, "ctrlc")
+    tickets, events = _outputs(settings)
+    _assert_one_ticket_per_report(tickets, data)
+    assert max(events.values()) == 1

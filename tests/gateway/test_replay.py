@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from pathlib import Path
@@ -17,7 +18,14 @@ from gateway.replay import diff_tickets, read_latest, replay_topics, run_replay
 from gateway.routing import Router, load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings
-from gateway.testing import latest_by_key, produce_all, read_topic, wait_caught_up, write_config
+from gateway.testing import (
+    end_offsets,
+    latest_by_key,
+    produce_all,
+    read_topic,
+    wait_caught_up,
+    write_config,
+)
 from schemas import SingleObjectCodec
 
 CODEC = SingleObjectCodec()
@@ -49,7 +57,11 @@ def filled(gateway_settings: Settings, workload) -> Settings:
 
 
 def _replay(
-    settings: Settings, name: str | None, model_path: Path | None = None, start: Position | None = None
+    settings: Settings,
+    name: str | None,
+    model_path: Path | None = None,
+    start: Position | None = None,
+    stop: Position | None = None,
 ):
     model = load_model(model_path or settings.gateway.dedup_model)
     return run_replay(
@@ -58,7 +70,7 @@ def _replay(
         router=ROUTER,
         index_factory=lambda: TicketIndex(model),
         start=start,
-        stop=None,
+        stop=stop,
         name=name,
     )
 
@@ -126,3 +138,36 @@ def test_replay_needs_exactly_one_of_name_or_dry_run() -> None:
     result = CliRunner().invoke(app, ["replay"])
     assert result.exit_code == 2
     assert "exactly one of --name NAME or --dry-run" in result.output
+
+
+@pytest.mark.slow
+def test_cli_replay_between_offsets_reads_exactly_that_range(filled: Settings, tmp_path: Path) -> None:
+    """--from/--to offsets bound every partition; the CLI shows its progress bar and a summary."""
+    ends = end_offsets(filled.kafka.bootstrap_servers, filled.topics.reports)
+    expected = sum(max(0, min(400, end) - min(100, end)) for end in ends.values())
+    assert 0 < expected < sum(ends.values())
+    config = write_config(filled, tmp_path / "config.yaml")
+    result = CliRunner().invoke(
+        app, ["replay", "--dry-run", "--from", "100", "--to", "400", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"replayed {expected} records" in result.output
+    assert re.search(rf"{expected}/{expected} .*100%.*reports/s", result.output), result.output
+    assert "differences found" in result.output  # a middle slice starts from empty state
+
+
+@pytest.mark.slow
+def test_replay_to_a_time_stops_before_records_at_or_after_it(filled: Settings) -> None:
+    """--to an ISO time is exclusive: a time before every record replays nothing, a later one all."""
+    everything = _replay(filled, None)
+    assert _replay(filled, None, stop=Position.parse("2000-01-01T00:00+08:00")).records == 0
+    later = _replay(filled, None, stop=Position.parse("2099-01-01T00:00+08:00"))
+    assert later.records == everything.records
+
+
+def test_replay_rejects_an_unreadable_position() -> None:
+    """A --to that is neither an offset nor a zoned ISO time is one readable line and exit 2."""
+    result = CliRunner().invoke(app, ["replay", "--dry-run", "--to", "yesterday"])
+    assert result.exit_code == 2
+    assert "'yesterday' is neither an offset nor an ISO time" in result.output
+    assert "Traceback" not in result.output
