@@ -49,6 +49,7 @@ class Metrics:
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
     near_miss_merged: int = 0
+    near_miss_by_type: dict[str, int] = field(default_factory=dict)  # simulator near-miss type
     recurrences: int = 0
     flagged: int = 0
     flagged_linked: int = 0
@@ -59,6 +60,7 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
     seen: set[str] = set()
     primary_cluster: dict[str, str] = {}
     primary_kind: dict[str, str | None] = {}
+    primary_near: dict[str, str | None] = {}
     truth: list[bool] = []
     for outcome in outcomes:
         report = outcome.report
@@ -67,10 +69,12 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
         if outcome.ticket_id == report.obs.report_id:
             primary_cluster[outcome.ticket_id] = report.cluster
             primary_kind[outcome.ticket_id] = report.kind
+            primary_near[outcome.ticket_id] = report.near_miss_type
 
     tp = fp = fn = right = review = mr_tp = mr_fp = near_miss = recurrences = 0
     flagged = flagged_linked = 0
     confusion = {"duplicate": Counter[str](), "new": Counter[str]()}
+    near_types = Counter[str]()
     by_kind: dict[str, Counter[str]] = {}
     chosen = [(o, t) for o, t, m in zip(outcomes, truth, measured, strict=True) if m]
     for outcome, is_dup in chosen:
@@ -99,6 +103,8 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
             wrong = primary_cluster.get(outcome.ticket_id) != report.cluster
             if wrong and "near_miss" in (report.kind, target_kind):
                 near_miss += 1
+                near = report.near_miss_type or primary_near.get(outcome.ticket_id)
+                near_types[near or "unknown"] += 1
         elif is_dup:
             fn += 1
 
@@ -136,6 +142,7 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
         confusion={k: {b: v[b] for b in BANDS} for k, v in confusion.items()},
         by_kind={k: {b: v[b] for b in BANDS} for k, v in sorted(by_kind.items())},
         near_miss_merged=near_miss,
+        near_miss_by_type=dict(sorted(near_types.items())),
         recurrences=recurrences,
         flagged=flagged,
         flagged_linked=flagged_linked,
@@ -177,6 +184,8 @@ def format_metrics(m: Metrics, *, title: str) -> list[str]:
         for kind, row in m.by_kind.items():
             lines.append(f"    {kind:<24} " + "  ".join(f"{row[b]:>6}" for b in BANDS))
         lines.append(f"  near-miss pairs merged     {m.near_miss_merged}")
+        for near, count in m.near_miss_by_type.items():
+            lines.append(f"    {near:<32} {count:>6}")
     if m.flagged:
         lines.append(
             f"  city-flagged duplicates    {m.flagged}, linked to an earlier request {m.flagged_linked}"

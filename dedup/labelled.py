@@ -10,7 +10,7 @@ from dedup.observation import Observation
 class LabelledReport:
     """One report with its ground truth: the real-world issue (cluster) it belongs to."""
 
-    __slots__ = ("closed_ms", "cluster", "flagged", "kind", "obs")
+    __slots__ = ("closed_ms", "cluster", "flagged", "kind", "near_miss_type", "obs")
 
     def __init__(
         self,
@@ -20,12 +20,14 @@ class LabelledReport:
         closed_ms: int | None = None,
         kind: str | None = None,
         flagged: bool = False,
+        near_miss_type: str | None = None,
     ) -> None:
         self.obs = obs
         self.cluster = cluster
         self.closed_ms = closed_ms  # when the city closed the ticket this report would open
         self.kind = kind  # simulator: original / repeat / near_miss / single
         self.flagged = flagged  # NYC: the city's resolution text calls it a duplicate
+        self.near_miss_type = near_miss_type  # simulator: how a near miss resembles its original
 
 
 SPLITS = ("first-half", "second-half", "all")

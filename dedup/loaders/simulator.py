@@ -68,7 +68,7 @@ def load_simulator(path: Path) -> list[LabelledReport]:
     path = Path(path)
     truth_path = path / TRUTH_FILE if path.is_dir() else path
     folder = truth_path.parent
-    truth: dict[tuple[str, str], tuple[str, str]] = {}
+    truth: dict[tuple[str, str], tuple[str, str, str | None]] = {}
     for line, item in _jsonl(truth_path):
         for field in ("channel", "source_record_id", "kind"):
             if not isinstance(item.get(field), str):
@@ -77,7 +77,8 @@ def load_simulator(path: Path) -> list[LabelledReport]:
             continue
         if not isinstance(item.get("issue_id"), str):
             raise LabelledDataError(truth_path, line, "issue_id", "missing for a well-formed record")
-        truth[(item["channel"], item["source_record_id"])] = (item["issue_id"], item["kind"])
+        near = item.get("near_miss_type") if isinstance(item.get("near_miss_type"), str) else None
+        truth[(item["channel"], item["source_record_id"])] = (item["issue_id"], item["kind"], near)
     closed: dict[str, int] = {}
     closures = folder / CLOSURES_FILE
     if closures.exists():
@@ -114,10 +115,14 @@ def load_simulator(path: Path) -> list[LabelledReport]:
                 )
             if report.filing_only:
                 continue
-            issue_id, kind = label
+            issue_id, kind, near = label
             out.append(
                 LabelledReport(
-                    Observation.from_report(report), issue_id, closed_ms=closed.get(issue_id), kind=kind
+                    Observation.from_report(report),
+                    issue_id,
+                    closed_ms=closed.get(issue_id),
+                    kind=kind,
+                    near_miss_type=near,
                 )
             )
     return in_time_order(out)

@@ -86,7 +86,7 @@ def test_chicago_loader_names_line_and_field(tmp_path):
         load_chicago(path)
 
 
-def outcome(report_id, cluster, band, ticket_id, t):
+def outcome(report_id, cluster, band, ticket_id, t, kind=None, near=None):
     obs = Observation(report_id=report_id, event_time_ms=t)
 
     class D:
@@ -95,7 +95,7 @@ def outcome(report_id, cluster, band, ticket_id, t):
     decision = D()
     decision.band = band
     decision.recurrence_of = None
-    return Outcome(LabelledReport(obs, cluster), decision, ticket_id)
+    return Outcome(LabelledReport(obs, cluster, kind=kind, near_miss_type=near), decision, ticket_id)
 
 
 def test_metrics_on_a_hand_made_stream():
@@ -117,6 +117,21 @@ def test_metrics_on_a_hand_made_stream():
     assert m.confusion["new"]["MERGE"] == 1
     # B-cubed precision of c1: its ticket b1 holds {b1 (B), c1 (C)} → 1/2.
     assert 0 < m.bcubed_precision < 1
+
+
+def test_near_miss_merges_are_counted_by_the_near_miss_type_on_either_side():
+    """A wrong merge counts as a near-miss pair when the report or the ticket's primary is a near miss."""
+    outcomes = [
+        outcome("o1", "O", "NEW", "o1", 0, "original"),
+        outcome("n1", "N", "MERGE", "o1", 1, "near_miss", "different_problem_same_address"),
+        outcome("m1", "M", "NEW", "m1", 2, "near_miss", "after_closure"),
+        outcome("s1", "S", "MERGE", "m1", 3, "single"),  # into a near miss's ticket
+        outcome("o2", "O", "MERGE", "o1", 4, "repeat"),  # a right merge: not a near-miss pair
+        outcome("x1", "X", "MERGE", "o1", 5, "single"),  # wrong, but no near miss involved
+    ]
+    m = evaluate(outcomes, [True] * len(outcomes))
+    assert m.near_miss_merged == 2
+    assert m.near_miss_by_type == {"after_closure": 1, "different_problem_same_address": 1}
 
 
 def test_split_halves_partition_the_time_range():
