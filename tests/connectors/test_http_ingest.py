@@ -177,7 +177,10 @@ def test_503_when_kafka_does_not_acknowledge(http_settings: Settings) -> None:
     producer = Producer(
         {"bootstrap.servers": http_settings.kafka.bootstrap_servers, "message.timeout.ms": 2000}
     )
-    with TestClient(create_app(settings, producer)) as test_client:
-        response = _post(test_client, "grid", examples.GRID)
+    try:
+        with TestClient(create_app(settings, producer)) as test_client:
+            response = _post(test_client, "grid", examples.GRID)
+    finally:
+        producer.close()  # ours, not the app's: left open it outlived the broker, retrying to connect
     assert response.status_code == 503
     assert "retry" in response.json()["error"]
