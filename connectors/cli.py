@@ -19,6 +19,7 @@ from rich.console import Console
 from connectors.exceptions import ConfigError, ConnectorError, InputFileError, UnknownChannelError
 from connectors.registry import REGISTRY
 from gateway.logs import configure_logging
+from schemas.exceptions import validation_problems
 from schemas.models import DeadLetter, ErrorKind
 
 if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the import one-way at run time
@@ -57,7 +58,7 @@ def _settings(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = validation_problems(exc)
         raise ConfigError(f"invalid configuration{f' in {config}' if config else ''}: {problems}") from None
 
 

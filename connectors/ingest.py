@@ -18,6 +18,7 @@ from connectors.mapping import MappingContext, mask_phones_in_text
 from connectors.registry import REGISTRY, ChannelRegistry, ChannelSpec
 from connectors.tables import load_tables
 from schemas import ids
+from schemas.exceptions import field_path
 from schemas.models import DeadLetter, DeadLetterSource, ErrorKind, FieldError, Report
 
 if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the import one-way at run time
@@ -62,7 +63,7 @@ def dead_letter(
 
 def _mapping_error(exc: ValidationError) -> RecordError:
     errors = [
-        FieldError(field=".".join(str(p) for p in err["loc"]) or "(report)", message=err["msg"])
+        FieldError(field=field_path(err["loc"], "(report)"), message=err["msg"])
         for err in exc.errors(include_input=False, include_url=False)
     ]
     return RecordError(ErrorKind.MAPPING_ERROR, "the mapped Report is invalid", errors)

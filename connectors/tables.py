@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.exceptions import ConfigError
+from schemas.exceptions import validation_problems
 from schemas.models import Channel, Datum, ReporterRole, RequestType, Urgency
 
 
@@ -183,10 +184,7 @@ def _model(model: type[_Data], path: Path) -> Any:
     try:
         return model.model_validate(_read(path))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+        raise ConfigError(f"{path}: {validation_problems(exc)}") from exc
 
 
 def _display_names(data: CategoryFile, path: Path) -> dict[str, str]:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from schemas.exceptions import BingxianError
+from schemas.exceptions import BingxianError, validation_problems
 
 _TOPIC_SAFE = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -152,7 +152,4 @@ def load_catalogue(path: Path | None = None) -> RoutingCatalogue:
     except yaml.YAMLError as exc:
         raise RoutingCatalogueError(f"{where} is not valid YAML: {exc}") from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise RoutingCatalogueError(f"invalid routing catalogue {where}: {problems}") from exc
+        raise RoutingCatalogueError(f"invalid routing catalogue {where}: {validation_problems(exc)}") from exc

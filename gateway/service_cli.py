@@ -36,6 +36,7 @@ def _settings(config: Path | None):  # noqa: ANN202 - Settings is imported lazil
     from pydantic import ValidationError
 
     from gateway.settings import load_settings
+    from schemas.exceptions import field_path
 
     if config is not None and not config.exists():
         _err.print(f"[red]error:[/] configuration file {config} does not exist")
@@ -45,8 +46,7 @@ def _settings(config: Path | None):  # noqa: ANN202 - Settings is imported lazil
     except ValidationError as exc:
         _err.print(f"[red]error:[/] invalid configuration{f' in {config}' if config else ''}:")
         for problem in exc.errors():
-            where = ".".join(str(p) for p in problem["loc"])
-            _err.print(f"  {where}: {problem['msg']}")
+            _err.print(f"  {field_path(problem['loc'])}: {problem['msg']}")
         raise typer.Exit(2) from None
 
 

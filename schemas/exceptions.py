@@ -14,6 +14,12 @@ imports; ``connectors``, ``dedup`` and ``gateway`` subclass it in their own
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class BingxianError(Exception):
     """Root of every error bingxian raises on purpose."""
@@ -41,3 +47,16 @@ class IncompatibleSchemaError(SchemaError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+def field_path(loc: Iterable[object], top: str = "(top level)") -> str:
+    """A pydantic error location as the dotted path a user finds in the file: ``topics.raw.12345``.
+
+    An empty location is a problem with the whole value; ``top`` names it for the reader.
+    """
+    return ".".join(str(part) for part in loc) or top
+
+
+def validation_problems(exc: ValidationError, top: str = "(top level)") -> str:
+    """Every problem pydantic found, as ``path: message; …``: the one line a user sees for a bad file."""
+    return "; ".join(f"{field_path(e['loc'], top)}: {e['msg']}" for e in exc.errors())
