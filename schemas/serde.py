@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import json
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
@@ -30,7 +30,7 @@ from schemas import catalog
 from schemas.catalog import RecordSchema
 from schemas.exceptions import CorruptRecordError, EncodeError, UnknownSchemaError
 from schemas.models import RECORDS
-from schemas.writer import FastPathError, compile_writer
+from schemas.writer import Encode, FastPathError, compile_writer
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 REGISTRY_MAGIC = b"\x00"
@@ -38,18 +38,19 @@ REGISTRY_MAGIC = b"\x00"
 Record = BaseModel | Mapping[str, Any]
 
 
-def _writers(schemas: Mapping[str, RecordSchema]) -> dict[str, Callable[[BaseModel], bytes] | None]:
+def _writers(schemas: Mapping[str, RecordSchema]) -> dict[str, Encode | None]:
     """The compiled fast-path writer of each schema (``schemas.writer``), by record name."""
     return {name: compile_writer(schema.parsed) for name, schema in schemas.items()}
 
 
-def _body(schema: RecordSchema, record: Record, fast: Callable[[BaseModel], bytes] | None = None) -> bytes:
+def _body(schema: RecordSchema, record: Record, fast: Encode | None = None) -> bytes:
     """The Avro body: through the compiled writer when it takes the record, else fastavro.
 
-    The compiled writer gives fastavro's bytes; whatever it does not take (``FastPathError``)
-    goes through ``model_dump`` and fastavro, which write it or raise the error.
+    The compiled writer gives fastavro's bytes for models and complete dicts; whatever it does
+    not take (``FastPathError``) goes through ``model_dump`` and fastavro, which write it or
+    raise the error.
     """
-    if fast is not None and isinstance(record, BaseModel):
+    if fast is not None:
         try:
             return fast(record)
         except FastPathError:

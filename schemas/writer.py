@@ -1,8 +1,9 @@
-"""Avro binary encoding of our pydantic records, compiled once per schema.
+"""Avro binary encoding of our records (pydantic models or complete dicts), compiled once per schema.
 
 ``fastavro.schemaless_writer`` is generic: per field it looks the type up in the schema,
 and per optional field it tries each branch of the union in turn. For the records this
-project writes (validated pydantic models of known types) that work is decided once: a
+project writes (validated pydantic models of known types, and the complete dicts the
+gateway decodes, updates and writes again) that work is decided once: a
 ``compile_writer(schema)`` walks the parsed schema and returns one closure per field
 that appends the field's bytes. The bytes are Avro's binary encoding, the same as
 fastavro writes (tests compare the two on every simulated and example record).
@@ -26,6 +27,8 @@ from pydantic import BaseModel
 
 #: What a compiled field writer does: append ``value``'s encoding to ``out``.
 Write = Callable[[bytearray, Any], None]
+#: A compiled record writer: the record's body, or ``FastPathError`` for any value it does not cover.
+Encode = Callable[[Any], bytes]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
@@ -196,11 +199,15 @@ def _record(fields: list[tuple[str, Write]]) -> Write:
 
     def write(out: bytearray, value: Any) -> None:
         # A pydantic model's ``__dict__`` holds exactly its fields (``extra="forbid"``), by the
-        # Avro field names (``tests/schemas/test_models_match_avsc.py``). A plain mapping may
-        # lack fields that have defaults: fastavro fills those in.
-        if not isinstance(value, BaseModel):
+        # Avro field names (``tests/schemas/test_models_match_avsc.py``). A dict is taken when it
+        # holds exactly the schema's fields, as a decoded record does; one that lacks a field
+        # with a default (fastavro fills it in) or has keys fastavro would ignore steps aside.
+        if type(value) is dict:
+            values = value
+        elif isinstance(value, BaseModel):
+            values = value.__dict__
+        else:
             raise FastPathError
-        values = value.__dict__
         if len(values) != count:
             raise FastPathError
         try:
@@ -246,8 +253,8 @@ def _compile(schema: Any, named: dict[str, Write]) -> Write:
     raise _NotCoveredError(f"type {kind}")
 
 
-def compile_writer(parsed: dict[str, Any]) -> Callable[[BaseModel], bytes] | None:
-    """A function writing a pydantic record of this (fastavro-parsed) schema; None if not supported.
+def compile_writer(parsed: dict[str, Any]) -> Encode | None:
+    """A function writing a record of this (fastavro-parsed) schema; None if not supported.
 
     The function raises ``FastPathError`` for any value outside the fast path.
     """
@@ -256,7 +263,7 @@ def compile_writer(parsed: dict[str, Any]) -> Callable[[BaseModel], bytes] | Non
     except _NotCoveredError:
         return None
 
-    def write(value: BaseModel) -> bytes:
+    def write(value: Any) -> bytes:
         out = bytearray()
         record(out, value)
         return bytes(out)
