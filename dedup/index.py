@@ -15,6 +15,7 @@ the problem it was opened for.
 
 from __future__ import annotations
 
+import heapq
 import json
 import zlib
 from dataclasses import dataclass
@@ -117,6 +118,11 @@ class TicketIndex:
         self._compatible: dict[str, frozenset[str]] = {}
         self._dirty: dict[str, None] = {}
         self._next_tslot = 0
+        # When each ticket falls out of its window, as a lazy min-heap of (deadline, tslot,
+        # ticket_id): an entry is pushed whenever a deadline changes, and entries whose
+        # ticket has gone or moved on are skipped when popped. Expiry then reads only the
+        # tickets that are due, not every ticket held (which cost ~8 % of the gateway).
+        self._expiry: list[tuple[int, int, str]] = []
         self._clock = -(2**62)
         # Automatic expiry runs once per event-time period of ``expire_every_s``, at the
         # period's start (``_expired_at``), never at whatever clock value happened to come
@@ -488,6 +494,7 @@ class TicketIndex:
         self._next_tslot += 1
         self._tickets[ticket_id] = ticket
         ticket.primary = self._add_row(ticket_id, ticket, norm)
+        self._schedule(ticket_id, ticket)
         self._dirty[ticket_id] = None
         self._advance(norm.time_ms)
 
@@ -509,6 +516,7 @@ class TicketIndex:
             column = self._store.ints["last"]
             for row in self._rows(ticket):
                 column[row] = ticket.last_time
+            self._schedule(ticket_id, ticket)
         strength = self._strength(ticket, norm)
         self._keep_member(ticket_id, ticket, norm, strength)
         self._dirty[ticket_id] = None
@@ -542,6 +550,7 @@ class TicketIndex:
         column = self._store.ints["closed_at"]
         for row in self._rows(ticket):
             column[row] = ticket.closed_at
+        self._schedule(ticket_id, ticket)
         self._dirty[ticket_id] = None
         self._advance(int(at_ms))
 
@@ -563,17 +572,31 @@ class TicketIndex:
         now_ms = int(now_ms)
         self._clock = max(self._clock, now_ms)
         self._expired_at = max(self._expired_at, now_ms)
-        gone = []
-        for ticket_id, ticket in self._tickets.items():
-            if ticket.closed_at is not None:
-                if ticket.closed_at + self._recurrence_ms < now_ms:
-                    gone.append(ticket_id)
-            elif ticket.last_time + self.config.window_ms(ticket.family) < now_ms:
-                gone.append(ticket_id)
+        due: dict[str, int] = {}
+        heap = self._expiry
+        while heap and heap[0][0] < now_ms:
+            _, tslot, ticket_id = heapq.heappop(heap)
+            ticket = self._tickets.get(ticket_id)
+            # Skip entries of a ticket dropped or reloaded since (another tslot), or whose
+            # deadline moved later (its newer entry is still in the heap).
+            if ticket is not None and ticket.tslot == tslot and self._deadline(ticket) < now_ms:
+                due[ticket_id] = tslot
+        # In the order the tickets were added (tslot), as a scan of ``_tickets`` would drop
+        # them: the changelog's record order does not depend on how expiry finds them.
+        gone = sorted(due, key=due.__getitem__)
         for ticket_id in gone:
             self._drop(ticket_id)
             self._dirty[ticket_id] = None
         return len(gone)
+
+    def _deadline(self, ticket: _Ticket) -> int:
+        """Event time after which ``ticket`` leaves the index (``expire`` drops it past this)."""
+        if ticket.closed_at is not None:
+            return ticket.closed_at + self._recurrence_ms
+        return ticket.last_time + self.config.window_ms(ticket.family)
+
+    def _schedule(self, ticket_id: str, ticket: _Ticket) -> None:
+        heapq.heappush(self._expiry, (self._deadline(ticket), ticket.tslot, ticket_id))
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -622,6 +645,7 @@ class TicketIndex:
         for norm, strength in members:
             row = self._add_row(entry.ticket_id, ticket, norm)
             ticket.members.append((strength, norm.time_ms, norm.report_id, row))
+        self._schedule(entry.ticket_id, ticket)
         latest = max(ticket.last_time, entry.closed_at or ticket.last_time)
         self._clock = max(self._clock, latest)
         # The index this entry was written by had already expired at the start of the

@@ -3,6 +3,8 @@
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dedup import DedupModel, IndexEntryError, TicketIndex, UnknownTicketError
 
@@ -262,3 +264,50 @@ def test_a_problem_conflict_is_never_merged_automatically(make_index, make_obs):
     plain = make_index(distance_only_model(), review_problem_conflict=False)
     plain.open_ticket("T1", make_obs(report_id="A"))
     assert plain.decide(make_obs(**other_problem)).band == "MERGE"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["open", "merge", "close", "expire"]), st.integers(0, 400), st.integers(0, 50)
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_expire_drops_exactly_the_tickets_past_their_deadline_in_opening_order(make_index, make_obs, steps):
+    """Whatever opens, merges, closes and expiries come in, expire(now) keeps exactly the tickets whose
+    last report is inside the window (open) or whose closure is inside the recurrence window (closed),
+    and tombstones the others in the order they were opened."""
+    window, recurrence = 10 * HOUR_MS, 24 * HOUR_MS
+    index = make_index(windows_hours={"06": 10.0}, recurrence_window_days=1.0, expire_every_s=10**9)
+    last: dict[str, int] = {}
+    closed: dict[str, int] = {}
+    opened: list[str] = []
+    clock = 0
+    for n, (op, hours_x10, pick) in enumerate(steps):
+        clock += hours_x10 * HOUR_MS // 10
+        held = [t for t in opened if t in last]
+        open_ones = [t for t in held if t not in closed]
+        if op == "open" or (op in ("merge", "close") and not open_ones):
+            ticket_id = f"T{n}"
+            index.open_ticket(ticket_id, make_obs(report_id=f"A{n}", event_time_ms=clock))
+            last[ticket_id] = clock
+            opened.append(ticket_id)
+        elif op == "merge":
+            ticket_id = open_ones[pick % len(open_ones)]
+            index.add_member(ticket_id, make_obs(report_id=f"M{n}", event_time_ms=clock))
+            last[ticket_id] = max(last[ticket_id], clock)
+        elif op == "close":
+            ticket_id = open_ones[pick % len(open_ones)]
+            index.close(ticket_id, clock)
+            closed[ticket_id] = clock
+        else:
+            index.drain_changes()
+            due = [t for t in held if (closed[t] + recurrence if t in closed else last[t] + window) < clock]
+            assert index.expire(clock) == len(due)
+            assert index.drain_changes() == [(t, None) for t in due]
+            for t in due:
+                del last[t]
+            assert {t for t in opened if t in index} == set(last)
