@@ -41,6 +41,7 @@ kafka-down: install
 bench: install
 	$(BIN)/python -m bench.connectors
 	$(BIN)/python -m bench.dedup
+	$(BIN)/python -m bench.processor
 	$(BIN)/python -m bench.e2e
 
 clean:
