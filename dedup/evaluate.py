@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dedup.decision import MERGE, NEW, REVIEW
+from dedup.labelled import LabelledReport
 from dedup.replay import Outcome
 
 BANDS = (MERGE, REVIEW, NEW)
@@ -58,18 +59,14 @@ class Metrics:
 def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
     """Metrics over the outcomes whose ``measured`` flag is set (the split), in stream context."""
     seen: set[str] = set()
-    primary_cluster: dict[str, str] = {}
-    primary_kind: dict[str, str | None] = {}
-    primary_near: dict[str, str | None] = {}
+    primary: dict[str, LabelledReport] = {}  # ticket id -> the report that opened it
     truth: list[bool] = []
     for outcome in outcomes:
         report = outcome.report
         truth.append(report.cluster in seen)
         seen.add(report.cluster)
         if outcome.ticket_id == report.obs.report_id:
-            primary_cluster[outcome.ticket_id] = report.cluster
-            primary_kind[outcome.ticket_id] = report.kind
-            primary_near[outcome.ticket_id] = report.near_miss_type
+            primary[outcome.ticket_id] = report
 
     tp = fp = fn = right = review = mr_tp = mr_fp = near_miss = recurrences = 0
     flagged = flagged_linked = 0
@@ -94,16 +91,16 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
             mr_tp += is_dup
             mr_fp += not is_dup
         if band == MERGE:
+            opener = primary.get(outcome.ticket_id)
             if is_dup:
                 tp += 1
-                right += primary_cluster.get(outcome.ticket_id) == report.cluster
+                right += opener is not None and opener.cluster == report.cluster
             else:
                 fp += 1
-            target_kind = primary_kind.get(outcome.ticket_id)
-            wrong = primary_cluster.get(outcome.ticket_id) != report.cluster
-            if wrong and "near_miss" in (report.kind, target_kind):
+            wrong = opener is None or opener.cluster != report.cluster
+            if wrong and "near_miss" in (report.kind, opener and opener.kind):
                 near_miss += 1
-                near = report.near_miss_type or primary_near.get(outcome.ticket_id)
+                near = report.near_miss_type or (opener and opener.near_miss_type)
                 near_types[near or "unknown"] += 1
         elif is_dup:
             fn += 1

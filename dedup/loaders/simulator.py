@@ -77,8 +77,12 @@ def load_simulator(path: Path) -> list[LabelledReport]:
             continue
         if not isinstance(item.get("issue_id"), str):
             raise LabelledDataError(truth_path, line, "issue_id", "missing for a well-formed record")
-        near = item.get("near_miss_type") if isinstance(item.get("near_miss_type"), str) else None
-        truth[(item["channel"], item["source_record_id"])] = (item["issue_id"], item["kind"], near)
+        near = item.get("near_miss_type")
+        truth[(item["channel"], item["source_record_id"])] = (
+            item["issue_id"],
+            item["kind"],
+            near if isinstance(near, str) else None,
+        )
     closed: dict[str, int] = {}
     closures = folder / CLOSURES_FILE
     if closures.exists():
