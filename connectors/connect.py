@@ -36,6 +36,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from connectors.batches import next_batch
 from connectors.delivery import TrackedProducer, make_producer
 from connectors.exceptions import ConnectorError
 from connectors.ingest import Ingestor
@@ -156,7 +157,7 @@ class Connector:
                         if remaining is None
                         else min(remaining, self.options.batch_size)
                     )
-                    messages = consumer.consume(num_messages=size, timeout=timeout)
+                    messages = next_batch(consumer, size, timeout)
                     if messages:
                         last_input = time.monotonic()
                         with structlog.contextvars.bound_contextvars(channel=channel, topic=topic):

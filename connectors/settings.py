@@ -24,7 +24,9 @@ class ConnectSettings(_Section):
 
     group_prefix: str = Field("bingxian-connect-", description="consumer group = prefix + channel name")
     batch_size: int = Field(500, ge=1, description="most records mapped before one flush + commit")
-    poll_timeout_s: float = Field(0.2, gt=0)
+    poll_timeout_s: float = Field(
+        0.2, gt=0, description="longest wait for input per round of the channels; batches never wait to fill"
+    )
     flush_timeout_s: float = Field(30.0, gt=0, description="longest wait for acknowledgements")
     unknown_district_key: str = Field(
         "000000", pattern=r"^\d{6}$", description="Kafka key of a report whose district is unknown"

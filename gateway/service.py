@@ -32,6 +32,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from connectors.batches import next_batch
 from dedup import TicketIndex
 from gateway.health import HealthServer, Heartbeat
 from gateway.logs import get_logger, librdkafka_logger
@@ -139,6 +140,14 @@ class GatewayService:
                     "transaction.timeout.ms": g.transaction_timeout_ms,
                     "linger.ms": 5,
                     "queue.buffering.max.messages": 1_000_000,
+                    # Back-to-back transactions: the coordinator answers CONCURRENT_TRANSACTIONS
+                    # while it still completes the last commit, and librdkafka retries after
+                    # retry.backoff.ms, doubling up to retry.backoff.max.ms (100 ms → 1 s by
+                    # default), so the next transaction went on waiting whole backoff steps
+                    # after the coordinator was free. The Java client retries these after 20 ms
+                    # (KAFKA-5477).
+                    "retry.backoff.ms": 20,
+                    "retry.backoff.max.ms": 200,
                 }
             ),
             logger=logger,
@@ -180,8 +189,8 @@ class GatewayService:
         try:
             while not self._stop.is_set():
                 self.heartbeat.beat()
-                messages = self._consumer.consume(g.batch_size, g.batch_timeout_ms / 1000)
-                messages = [m for m in messages if self._usable(m)]
+                batch = next_batch(self._consumer, g.batch_size, g.poll_timeout_ms / 1000)
+                messages = [m for m in batch if self._usable(m)]
                 now = time.monotonic()
                 if messages or not self.processors:  # idle only counts once partitions are owned
                     last_input = now

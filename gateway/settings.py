@@ -92,8 +92,11 @@ class GatewaySettings(_Section):
         "instance fences its crashed predecessor and aborts its open transaction at once.",
     )
     batch_size: int = Field(500, ge=1, description="Most reports per transaction.")
-    batch_timeout_ms: int = Field(
-        50, ge=1, description="Longest wait to fill a batch: bounds latency when traffic is light."
+    poll_timeout_ms: int = Field(
+        50,
+        ge=1,
+        description="Longest wait for input when there is none (the loop then checks for stop and "
+        "idle markers). A batch never waits to fill: it is what has arrived, up to batch_size.",
     )
     transaction_timeout_ms: int = Field(30_000, ge=1000)
     http_host: str = "127.0.0.1"
