@@ -14,6 +14,7 @@ assisting departments, ``ticket-events`` (audit trail), ``deadletter``; and on
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -134,8 +135,14 @@ class PartitionProcessor:
         self.tickets: dict[str, TicketState] = {}
         self.report_owner: dict[str, str] = {}
         # Tickets no longer open (closed, not accepted, filed): the only ones retention removes,
-        # kept apart so that the hourly retention pass reads them alone, not every open ticket.
-        self._retired: dict[str, None] = {}
+        # each with the sequence number of when it retired (the order retention drops them in).
+        self._retired: dict[str, int] = {}
+        self._retired_seq = 0
+        # (last change ms, retirement seq, ticket id) of retired tickets, a lazy min-heap: the
+        # hourly retention pass pops what fell behind the horizon instead of reading every
+        # retired ticket (30 days of them) every hour. Entries left behind by a later change
+        # or a reopening are skipped when they come up.
+        self._retention_heap: list[tuple[int, int, str]] = []
         self.stats = Stats()
         self.last_routed: tuple[str, ...] = ()  # departments of the ticket opened last (for metrics)
         self._changelog = ChangelogCodec()
@@ -351,11 +358,15 @@ class PartitionProcessor:
         self.report_owner[report_id] = ticket_id
 
     def _track(self, ticket_id: str, ticket: dict[str, Any]) -> None:
-        """Keep ``_retired`` in step with the ticket's status (called on every change)."""
+        """Keep ``_retired`` and the retention heap in step with the ticket (called on every change)."""
         if ticket["status"] in _OPEN_VALUES:
             self._retired.pop(ticket_id, None)
-        else:
-            self._retired[ticket_id] = None
+            return
+        seq = self._retired.get(ticket_id)
+        if seq is None:
+            self._retired_seq += 1
+            seq = self._retired[ticket_id] = self._retired_seq
+        heapq.heappush(self._retention_heap, (_ms(ticket["updated_at"]), seq, ticket_id))
 
     # -- outputs ----------------------------------------------------------------------------------
 
@@ -452,11 +463,17 @@ class PartitionProcessor:
         """Drop tickets no longer open whose last change is older than the retention at ``now_ms``."""
         self._expired_at = max(self._expired_at, now_ms)
         horizon = now_ms - self.retention_ms
-        for ticket_id in list(self._retired):
-            ticket = self.tickets[ticket_id].ticket
-            if _ms(ticket["updated_at"]) >= horizon:
-                continue
-            del self.tickets[ticket_id]
+        heap = self._retention_heap
+        due: dict[str, int] = {}
+        while heap and heap[0][0] < horizon:
+            changed_ms, seq, ticket_id = heapq.heappop(heap)
+            if self._retired.get(ticket_id) != seq:
+                continue  # reopened (or dropped and retired again) since this entry
+            if _ms(self.tickets[ticket_id].ticket["updated_at"]) != changed_ms:
+                continue  # changed since: its newer entry decides
+            due[ticket_id] = seq
+        for ticket_id in sorted(due, key=due.__getitem__):  # in the order they retired
+            ticket = self.tickets.pop(ticket_id).ticket
             del self._retired[ticket_id]
             for report_id in ticket["report_ids"]:
                 self.report_owner.pop(report_id, None)

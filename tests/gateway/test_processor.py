@@ -274,6 +274,41 @@ def test_retention_depends_on_event_time_alone_across_a_restore() -> None:
     assert [decode(e)["error_kind"] for e in outcomes[0]] == ["UNKNOWN_TICKET"]
 
 
+def test_retention_drops_closed_tickets_past_the_horizon_in_the_order_they_closed() -> None:
+    """Each event-time hour drops exactly the closed tickets whose last change is behind the horizon.
+
+    The changelog then carries their tombstones in the order the tickets closed, whatever the
+    order they were opened in (the retention pass pops a deadline heap, not a scan).
+    """
+    day = 24 * 60
+    p = PartitionProcessor(
+        0, index=TicketIndex(MODEL), router=ROUTER, codec=CODEC, topics=TOPICS, retention=timedelta(days=1)
+    )
+    # five places 5 km apart, five callers: five tickets
+    places = [{"address": f"{road}路1号", "lat": 31.0 + 0.05 * i} for i, road in enumerate("东南西北中")]
+    callers = [{"contact_hash": f"{i:032x}"} for i in range(5)]
+    opened = [
+        tickets(p.on_report(report(f"R{i}", i, location=places[i], reporter=callers[i])))[0]["ticket_id"]
+        for i in range(5)
+    ]
+    assert len(set(opened)) == 5
+    closing_order = [3, 0, 4, 1, 2]
+    for n, i in enumerate(closing_order):
+        close(p, opened[i], 60 * (n + 1))  # last change at 60n + 63 minutes
+    p.flush_changelog("changelog")
+
+    def dropped_on(minute: int) -> list[str]:
+        p.on_report(report(f"late{minute}", minute, location={"address": "外环路9号", "lat": 30.7}))
+        changes = p.flush_changelog("changelog")
+        return [e.key[2:] for e in changes if e.value is None and e.key.startswith("t:")]
+
+    # hour 1560 min, horizon 120 min: only the ticket last changed at minute 63 is behind it
+    assert dropped_on(day + 150) == [opened[3]]
+    # hour 1800 min, horizon 360 min: the other four, in the order they closed
+    assert dropped_on(day + 400) == [opened[i] for i in closing_order[1:]]
+    assert not any(t in p.tickets for t in opened)
+
+
 def test_a_possible_duplicate_opens_its_own_ticket_and_asks_for_review() -> None:
     """Another problem at the same door (井盖 beside a 路灯 ticket): REVIEW, never a silent merge."""
     p = processor()
