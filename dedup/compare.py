@@ -61,12 +61,31 @@ class Comparison:
         return total
 
 
-_CONFLICT_CATEGORY = np.array([_A["category"]["sibling"], _A["category"]["compatible"]])
+_SIBLING, _COMPATIBLE = _A["category"]["sibling"], _A["category"]["compatible"]
+
+
+def _other_category(category: np.ndarray) -> np.ndarray:
+    """Rows whose category is another sub code of the family, or another family."""
+    # Two comparisons, not np.isin: on a block of tens of rows isin's set-up costs more than the work.
+    return (category == _SIBLING) | (category == _COMPATIBLE)
 
 
 def problem_conflict(levels: dict[str, np.ndarray]) -> np.ndarray:
     """Per row: category sibling/compatible, or object differ (see ``Comparison.problem_conflict``)."""
-    return np.isin(levels["category"], _CONFLICT_CATEGORY) | (levels["object"] == _A["object"]["differ"])
+    return _other_category(levels["category"]) | (levels["object"] == _A["object"]["differ"])
+
+
+def _first_true(conditions: list[np.ndarray], choices: list[int], default: int, n: int) -> np.ndarray:
+    """``np.select(conditions, choices, default)`` as int8: the choice of each row's first true condition.
+
+    Assigned from the last condition to the first, so the first true one is written last and
+    wins. np.select broadcasts and stacks every condition first, which on the few dozen rows
+    of a block costs several times the comparisons themselves.
+    """
+    out = np.full(n, default, dtype=np.int8)
+    for condition, choice in zip(reversed(conditions), reversed(choices), strict=True):
+        out[condition] = choice
+    return out
 
 
 def _similarity_levels(scores: np.ndarray, edges: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -168,7 +187,7 @@ def _address_levels(
         a["compound_differs"],
         a["same_district"],
     ]
-    return np.select(conditions, choices, 0).astype(np.int8)
+    return _first_true(conditions, choices, 0, len(idx))
 
 
 def _category_levels(qh: Hashed, family_unclassified: int, s: RowStore, idx: np.ndarray) -> np.ndarray:
@@ -186,7 +205,7 @@ def _category_levels(qh: Hashed, family_unclassified: int, s: RowStore, idx: np.
         same_family,
     ]
     choices = [c["unclassified"], c["same_code"], c["sibling"], c["same_family"]]
-    return np.select(conditions, choices, c["compatible"]).astype(np.int8)
+    return _first_true(conditions, choices, c["compatible"], len(idx))
 
 
 def compare(
@@ -238,9 +257,7 @@ def compare(
         # The same caller counts as evidence of the same issue only when the problem
         # agrees: a resident calling about the lift and then about a leak at home is
         # two issues, and "same address + same caller" must not outweigh that.
-        other_problem = (levels["object"] == _A["object"]["differ"]) | np.isin(
-            levels["category"], (_A["category"]["sibling"], _A["category"]["compatible"])
-        )
+        other_problem = problem_conflict(levels)
         same = np.where(other_problem, _A["caller"]["same_other"], _A["caller"]["same"])
         levels["caller"] = np.where(caller == 0, 0, np.where(caller == qh.caller, same, 2)).astype(np.int8)
     else:
