@@ -14,6 +14,7 @@ own line number instead of taking the rest of the batch down with it.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -257,15 +258,15 @@ def csv_row(raw: bytes, *, encoding: str, required: Iterable[str]) -> dict[str, 
     """A header line plus ONE data line → the row by header text."""
     text = _text(raw, encoding)
     try:
-        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in row)]
+        # A line counts when some cell holds more than white space (joined: one strip, not one per cell).
+        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if "".join(row).strip()]
     except csv.Error as exc:
         raise RecordError(ErrorKind.PARSE_ERROR, f"not valid CSV: {exc}") from exc
     if len(rows) != 2:
         raise RecordError(
             ErrorKind.PARSE_ERROR, f"expected a header line and one data line, got {len(rows)} line(s)"
         )
-    header = [cell.strip().lstrip("\ufeff") for cell in rows[0]]
-    missing = [name for name in required if name not in header]
+    header, missing = _csv_header(tuple(rows[0]), tuple(required))
     if missing:
         raise RecordError(
             ErrorKind.PARSE_ERROR,
@@ -277,6 +278,16 @@ def csv_row(raw: bytes, *, encoding: str, required: Iterable[str]) -> dict[str, 
             ErrorKind.PARSE_ERROR, f"the data line has {len(rows[1])} cells, the header {len(header)}"
         )
     return dict(zip(header, rows[1], strict=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _csv_header(cells: tuple[str, ...], required: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The header's column names (trimmed, BOM dropped) and the required ones it lacks.
+
+    Every record carries the same header line, so it is cleaned once per distinct header.
+    """
+    header = tuple(cell.strip().lstrip("\ufeff") for cell in cells)
+    return header, tuple(name for name in required if name not in header)
 
 
 def split_csv(lines: Iterable[bytes] | bytes) -> Iterator[Piece]:
