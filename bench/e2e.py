@@ -12,12 +12,14 @@ the same process run, so the ratio between them is the figure to watch:
    measured from the moment a report is produced to the moment its CREATED or
    REPORT_MERGED event is readable by a ``read_committed`` consumer.
 
-    python -m bench.e2e --reports 200000 --rate 500 --seconds 40 --warmup 10
+    python -m bench.e2e --reports 200000 --rate 500 --seconds 40 --warmup 10 --restart
 
 The live run starts a new gateway on new topics, so its first seconds pay one-off costs
 (the first transactions over a hundred fresh partitions keep the coordinator busy for
 about a second, measured with ``debug=eos``); the latency is printed for the whole run
 and for the reports sent after ``--warmup`` seconds, the running service's figure.
+``--restart`` then times a second live run through a new gateway over the same topics
+(what an operator's restart or a crash recovery costs in latency).
 """
 
 from __future__ import annotations
@@ -179,6 +181,19 @@ def live_latency(
     return timeline, len(sent)
 
 
+def print_latency(timeline: list[tuple[float, float]], warmup: float) -> None:
+    """p50/p99/max of the whole live run and of the reports sent after ``warmup`` seconds."""
+    whole = [ms for _, ms in timeline]
+    steady = [ms for at, ms in timeline if at >= warmup]
+    for label, latencies in (("whole run", whole), (f"after {warmup:.0f}s", steady)):
+        if len(latencies) >= 2:
+            q = statistics.quantiles(sorted(latencies), n=100)
+            print(
+                f"  {label:>10}: {len(latencies):6} reports, latency p50 {q[49]:.0f} ms, "
+                f"p99 {q[98]:.0f} ms, max {max(latencies):.0f} ms"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +202,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="after the live run, restart the gateway on the same topics and time the next reports",
+    )
     parser.add_argument(
         "--warmup",
         type=float,
@@ -227,15 +247,13 @@ def main() -> None:
         ensure_topics(bootstrap, topic_specs(live, load_catalogue().all_departments()))
         timeline, sent = live_latency(bootstrap, live, reports, args.rate, args.seconds)
         print(f"live at {args.rate:.0f} reports/s for {args.seconds:.0f}s: {len(timeline)}/{sent} seen")
-        whole = [ms for _, ms in timeline]
-        steady = [ms for at, ms in timeline if at >= args.warmup]
-        for label, latencies in (("whole run", whole), (f"after {args.warmup:.0f}s", steady)):
-            if len(latencies) >= 2:
-                q = statistics.quantiles(sorted(latencies), n=100)
-                print(
-                    f"  {label:>10}: {len(latencies):6} reports, latency p50 {q[49]:.0f} ms, "
-                    f"p99 {q[98]:.0f} ms, max {max(latencies):.0f} ms"
-                )
+        print_latency(timeline, args.warmup)
+        if args.restart:
+            # A new gateway over the same topics, group and instance id: it fences the first
+            # one's producer, restores its partitions from the changelog and resumes.
+            timeline, sent = live_latency(bootstrap, live, reports[sent:], args.rate, args.seconds)
+            print(f"restarted gateway, same topics and instance id: {len(timeline)}/{sent} seen")
+            print_latency(timeline, args.warmup)
         print(f"finished {datetime.now(UTC).isoformat(timespec='seconds')}")
     finally:
         if broker is not None:
