@@ -140,8 +140,8 @@ class PartitionProcessor:
         self._retired_seq = 0
         # (last change ms, retirement seq, ticket id) of retired tickets, a lazy min-heap: the
         # hourly retention pass pops what fell behind the horizon instead of reading every
-        # retired ticket (30 days of them) every hour. Entries left behind by a later change
-        # or a reopening are skipped when they come up.
+        # retired ticket (30 days of them) every hour. Entries superseded by a later change, or
+        # by a restore that tracked the ticket again under a new seq, are skipped when they come up.
         self._retention_heap: list[tuple[int, int, str]] = []
         self.stats = Stats()
         self.last_routed: tuple[str, ...] = ()  # departments of the ticket opened last (for metrics)
@@ -468,7 +468,7 @@ class PartitionProcessor:
         while heap and heap[0][0] < horizon:
             changed_ms, seq, ticket_id = heapq.heappop(heap)
             if self._retired.get(ticket_id) != seq:
-                continue  # reopened (or dropped and retired again) since this entry
+                continue  # superseded: the ticket left the state, or was restored under a new seq
             if _ms(self.tickets[ticket_id].ticket["updated_at"]) != changed_ms:
                 continue  # changed since: its newer entry decides
             due[ticket_id] = seq
