@@ -465,16 +465,19 @@ class GatewayService:
         if self._consumer is None or now - self._last_lag_check < 5:
             return
         self._last_lag_check = now
-        for tp in self._consumer.assignment():
-            if tp.topic != self.topics.reports:
-                continue
-            try:
-                _, high = self._consumer.get_watermark_offsets(tp, timeout=1)
-                position = self._consumer.position([tp])[0].offset
-            except KafkaException:
-                continue
-            if position >= 0:
-                self.metrics.lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+        assigned = [tp for tp in self._consumer.assignment() if tp.topic == self.topics.reports]
+        try:
+            positions = self._consumer.position(assigned)
+        except KafkaException:
+            return
+        for tp in positions:
+            # The high watermark of the last fetch response, not a ListOffsets request: a
+            # request would queue behind the consumer's long-polling fetch on the broker
+            # connection (up to fetch.wait.max.ms each), which stalled the loop 0.45 s per
+            # partition every 5 s, a third of the throughput at 6 partitions.
+            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                self.metrics.lag.labels(partition=str(tp.partition)).set(max(0, high - tp.offset))
 
 
 def _snapshot(processor: PartitionProcessor) -> tuple[int, ...]:
