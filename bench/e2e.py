@@ -8,11 +8,15 @@ the same process run, so the ratio between them is the figure to watch:
    commit, with the gateway's batch size: what Kafka and the Python client cost alone;
 2. gateway: ``GatewayService`` over the same records (decode, dedup, route, encode
    tickets/departments/events/changelog, one transaction per batch);
-3. live latency: reports produced at a fixed rate while the gateway runs; latency is
+3. with ``--instances 1,2``: the gateway as that many ``bingxian run`` processes in one
+   group over the same records (the way the service scales: partitions split between
+   instances, one transactional producer each), timed from the moment every instance
+   holds partitions;
+4. live latency: reports produced at a fixed rate while the gateway runs; latency is
    measured from the moment a report is produced to the moment its CREATED or
    REPORT_MERGED event is readable by a ``read_committed`` consumer.
 
-    python -m bench.e2e --reports 200000 --rate 500 --seconds 40 --warmup 10 --restart
+    python -m bench.e2e --reports 200000 --rate 500 --seconds 40 --warmup 10 --restart --instances 1,2
 
 The live run starts a new gateway on new topics, so its first seconds pay one-off costs
 (the first transactions over a hundred fresh partitions keep the coordinator busy for
@@ -34,14 +38,23 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from gateway.localkafka import LocalKafka
 from gateway.logs import configure_logging
 from gateway.routing import load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings
-from gateway.testing import end_offsets, isolated_settings, produce_all, wait_caught_up
+from gateway.testing import (
+    GatewayProcess,
+    committed_offsets,
+    end_offsets,
+    isolated_settings,
+    produce_all,
+    wait_caught_up,
+    with_outputs,
+)
 from gateway.topics import TopicSpec, ensure_topics
 from gateway.topology import topic_specs
 from gateway.workload import build
@@ -113,6 +126,59 @@ def gateway_throughput(bootstrap: str, settings, total: int) -> float:
     service.stop()
     thread.join(60)
     return elapsed
+
+
+def scale_out(bootstrap: str, settings, instances: int, workdir: Path) -> tuple[float, int]:
+    """``bingxian run`` in ``instances`` processes of one group over the pre-filled reports topic.
+
+    Each process is a separate interpreter (the dedup work holds the GIL, so threads would
+    not scale). The rate counts only the records committed once every instance holds
+    partitions: the processes' start-up and the group's first join are left out, the
+    restore of the partitions the later joiners take over is not. Returns (seconds,
+    records) of that interval.
+    """
+    tag = f"x{instances}-{uuid.uuid4().hex[:6]}"
+    deployment = with_outputs(settings, tag)
+    ensure_topics(bootstrap, topic_specs(deployment, load_catalogue().all_departments()))
+    group, source = deployment.gateway.group_id, deployment.topics.reports
+    ends = end_offsets(bootstrap, source)
+    total = sum(ends.values())
+    processes = []
+    for n in range(instances):
+        instance_id = f"{deployment.gateway.instance_id}-{n}"
+        gateway = deployment.gateway.model_copy(update={"instance_id": instance_id})
+        instance = deployment.model_copy(update={"gateway": gateway})
+        processes.append(GatewayProcess(instance, workdir, f"{tag}-{n}", log_level="WARNING").start())
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    started = None
+    try:
+        while True:
+            try:
+                committed = sum(max(o, 0) for o in committed_offsets(bootstrap, group, source).values())
+            except KafkaException:
+                committed = 0  # the group's coordinator is still loading on a young broker
+            if started is None and _all_assigned(admin, group, instances):
+                started = (time.perf_counter(), committed)
+            if committed >= total:
+                break
+            if not all(p.running for p in processes):
+                raise RuntimeError(f"a gateway process exited; see {workdir}")
+            time.sleep(0.2)
+        assert started is not None
+        return time.perf_counter() - started[0], total - started[1]
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def _all_assigned(admin: AdminClient, group: str, instances: int) -> bool:
+    """Whether the group has ``instances`` members and each holds at least one partition."""
+    try:
+        description = admin.describe_consumer_groups([group])[group].result(10)
+    except KafkaException:
+        return False
+    members = description.members
+    return len(members) == instances and all(m.assignment.topic_partitions for m in members)
 
 
 def live_latency(
@@ -194,6 +260,12 @@ def print_latency(timeline: list[tuple[float, float]], warmup: float) -> None:
             )
 
 
+def with_partitions(settings: Settings, partitions: int) -> Settings:
+    """``settings`` with every topic created with ``partitions`` partitions."""
+    topics = settings.topics.model_copy(update={"partitions": partitions})
+    return settings.model_copy(update={"topics": topics})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -212,6 +284,15 @@ def main() -> None:
         type=float,
         default=10.0,
         help="seconds of the live run left out of the steady-state figure (reported next to the whole run)",
+    )
+    parser.add_argument(
+        "--instances",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[],
+        help="also time the gateway as this many `bingxian run` processes of one group (e.g. 1,2)",
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=3, help="partitions of every topic (the service's default is 6)"
     )
     args = parser.parse_args()
     configure_logging("WARNING")
@@ -232,7 +313,7 @@ def main() -> None:
             for i in build(Settings(), reports=args.reports, seed=args.seed, malformed=0.0).report_items
         ]
         print(f"workload: {len(reports)} reports, mapped and encoded in {time.perf_counter() - t0:.1f}s")
-        settings = isolated_settings(bootstrap)
+        settings = with_partitions(isolated_settings(bootstrap), args.partitions)
         ensure_topics(bootstrap, topic_specs(settings, load_catalogue().all_departments()))
         produce_all(bootstrap, settings.topics.reports, ((k, v) for k, v, _ in reports))
 
@@ -242,8 +323,16 @@ def main() -> None:
         print(f"passthrough (EOS consume→produce): {n / pass_s:10,.0f} records/s  ({pass_s:.1f}s)")
         print(f"gateway     (EOS, dedup, routing): {n / gate_s:10,.0f} reports/s  ({gate_s:.1f}s)")
         print(f"ratio gateway/passthrough: {pass_s / gate_s:.2f}")
+        workdir = Path(".bingxian") / f"bench-scale-{uuid.uuid4().hex[:6]}"
+        for instances in args.instances:
+            workdir.mkdir(parents=True, exist_ok=True)
+            seconds, records = scale_out(bootstrap, settings, instances, workdir)
+            print(
+                f"gateway × {instances} process{'es' if instances > 1 else ''}: "
+                f"{records / seconds:10,.0f} reports/s  ({records} reports, {seconds:.1f}s once all joined)"
+            )
 
-        live = isolated_settings(bootstrap)
+        live = with_partitions(isolated_settings(bootstrap), args.partitions)
         ensure_topics(bootstrap, topic_specs(live, load_catalogue().all_departments()))
         timeline, sent = live_latency(bootstrap, live, reports, args.rate, args.seconds)
         print(f"live at {args.rate:.0f} reports/s for {args.seconds:.0f}s: {len(timeline)}/{sent} seen")

@@ -189,9 +189,12 @@ def write_config(settings: Settings, path: Path) -> Path:
 class GatewayProcess:
     """``bingxian run`` in a child process, to be stopped gracefully or killed with SIGKILL."""
 
-    def __init__(self, settings: Settings, workdir: Path, name: str = "gateway") -> None:
+    def __init__(
+        self, settings: Settings, workdir: Path, name: str = "gateway", log_level: str = "INFO"
+    ) -> None:
         self.config = write_config(settings, workdir / f"{name}.yaml")
         self.log_path = workdir / f"{name}.log"
+        self.log_level = log_level
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> GatewayProcess:
@@ -205,7 +208,7 @@ class GatewayProcess:
             "--config",
             str(self.config),
             "--log-level",
-            "INFO",
+            self.log_level,
         ]
         self._proc = subprocess.Popen(command, stdout=log, stderr=log, env=env)
         return self
