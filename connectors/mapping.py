@@ -30,9 +30,15 @@ _PHONE_IN_TEXT = re.compile(
 )
 
 
+#: What every match of ``_PHONE_IN_TEXT`` contains: seven digits, at most one separator between
+#: two. Searched first because it is ~4 times as fast (no look-behind to try at every
+#: position), and most free text (house numbers, dates) holds no such run.
+_SEVEN_DIGITS = re.compile(rf"{_D}(?:[-\s]?{_D}){{6}}")
+
+
 def mask_phones_in_text(text: str) -> str:
     """Free text with every phone number replaced by its masked form (``138****5678``)."""
-    if not _PHONE_IN_TEXT.search(text):
+    if not _SEVEN_DIGITS.search(text) or not _PHONE_IN_TEXT.search(text):
         return text
     return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()) or "****", text)
 

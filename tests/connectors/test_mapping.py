@@ -10,7 +10,7 @@ from pathlib import Path
 import prcoords
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from connectors import Ingestor, examples
@@ -142,6 +142,43 @@ def test_phone_numbers_in_free_text_are_masked(ingestor: Ingestor) -> None:
     assert "58881234" not in report.description
     assert "138****5678" in report.description
     assert "１３８１２３４５６７８" not in report.location.address
+
+
+#: Pieces phone numbers and their near misses are made of, in ASCII and full width.
+_PHONE_PIECES = st.sampled_from(
+    [
+        "1",
+        "13",
+        "138",
+        "0",
+        "021",
+        "86",
+        "+",
+        "１３８",
+        "０２１",
+        "1234",
+        "5678",
+        "１２３４",
+        "56781",
+        "-",
+        " ",
+        "\u3000",
+        "号",
+        "请回电",
+    ]
+)
+
+
+@given(st.lists(_PHONE_PIECES, max_size=12).map("".join))
+@example("请回电138 1234 5678")
+@example("+86 １３８-１２３４-5678号")
+@example("021 58881234")
+def test_the_masking_prefilter_never_lets_a_number_through(text: str) -> None:
+    """The seven-digit pre-check only skips texts the full pattern would not change."""
+    from connectors.mapping import _PHONE_IN_TEXT, mask_phones_in_text
+
+    unfiltered = _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()) or "****", text)
+    assert mask_phones_in_text(text) == unfiltered
 
 
 def test_gcj02_coordinates_become_wgs84(ingestor: Ingestor) -> None:
