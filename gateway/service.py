@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -42,6 +41,7 @@ from gateway.routing import Router, load_catalogue
 from gateway.settings import Settings, TopicSettings
 from gateway.topics import ensure_topics
 from gateway.topology import topic_specs
+from gateway.transaction import must_abort, produce_in_transaction
 from schemas import ids
 from schemas.exceptions import SchemaError
 from schemas.models import DeadLetterSource, ErrorKind, Transport
@@ -252,16 +252,23 @@ class GatewayService:
             self._committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
-            if error.fatal() or (not error.txn_requires_abort() and not error.retriable()):
+            if not must_abort(error):
                 raise GatewayError(f"transaction failed: {error.str()}") from exc
             log.warning("transaction aborted, rebuilding state", error=error.str())
             self.metrics.aborts.inc()
-            producer.abort_transaction(60)
+            self._abort()
             self._rebuild_after_abort()
             return
         now = datetime.now(UTC)
         for received in batch.received:
             self.metrics.latency.observe(max(0.0, (now - received).total_seconds()))
+
+    def _abort(self) -> None:
+        assert self._producer is not None
+        try:
+            self._producer.abort_transaction(60)
+        except KafkaException as exc:  # the failure was fatal after all: stop, the restart recovers
+            raise GatewayError(f"transaction could not be aborted: {exc.args[0].str()}") from exc
 
     def _positions(self, consumed: dict[tuple[str, int], int]) -> list[TopicPartition]:
         """The offsets to commit: the consumer's position, which also steps over control records.
@@ -300,24 +307,16 @@ class GatewayService:
             self._producer.commit_transaction(60)
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
-            if error.fatal() or (not error.txn_requires_abort() and not error.retriable()):
+            if not must_abort(error):
                 raise GatewayError(f"transaction failed: {error.str()}") from exc
             log.warning("offset-only transaction aborted", error=error.str())
-            self._producer.abort_transaction(60)
+            self._abort()
             return
         self._committed.update(behind)
 
     def _produce(self, emit: Emit) -> None:
         assert self._producer is not None
-        kwargs: dict[str, Any] = {"key": emit.key.encode(), "value": emit.value}
-        if emit.partition is not None:
-            kwargs["partition"] = emit.partition
-        while True:
-            try:
-                self._producer.produce(emit.topic, **kwargs)
-                return
-            except BufferError:
-                self._producer.poll(0.05)  # the local queue is full: let deliveries drain
+        produce_in_transaction(self._producer, emit.topic, emit.key.encode(), emit.value, emit.partition)
 
     def _handle(self, message: Message, batch: _Batch) -> list[Emit]:
         topic, partition, raw = message.topic(), message.partition(), message.value() or b""
