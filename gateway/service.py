@@ -1,17 +1,20 @@
 """``bingxian run``: the exactly-once gateway service.
 
 One loop, one unit of commit (confluent's ``eos_transactions`` example, quix's
-checkpoint): consume a batch from ``reports`` and ``ticket-status``; run each report
-through its partition's :class:`~gateway.processor.PartitionProcessor`; produce the
-tickets, department copies, events, dead letters and the partition's state changes
-to the changelog; send the consumed offsets into the same transaction; commit.
-Either all of it becomes visible to ``read_committed`` readers, or none of it.
+checkpoint): consume a batch from ``reports``; run each report through its
+partition's :class:`~gateway.processor.PartitionProcessor`; produce the tickets,
+department copies, events, dead letters and the partition's state changes to the
+changelog; send the consumed offsets into the same transaction; commit. Either all
+of it becomes visible to ``read_committed`` readers, or none of it.
 
 Status changes arrive on ``ticket-status`` keyed however the sender likes. Their
-ticket id carries the district, so the gateway forwards each one, inside the
-transaction, into the ``reports`` partition that owns the ticket; it is then
-applied in order with that partition's reports. One ordered log per partition
-keeps state changes deterministic and replayable.
+ticket id carries the district, so the gateway forwards each one, in a transaction
+of its own, into the ``reports`` partition that owns the ticket; it is then applied
+in order with that partition's reports. One ordered log per partition keeps state
+changes deterministic and replayable. Forwarding holds no state, so it has its own
+consumer group (``<group_id>-status``): in one group with ``reports`` the sticky
+assignor balances the partition count over both topics, and a second instance could
+be given every ``reports`` partition while the first kept only ``ticket-status``.
 
 On assignment a partition's state is rebuilt from its changelog partition before
 its first record is processed (readiness is false meanwhile); on revocation it is
@@ -98,6 +101,7 @@ class GatewayService:
         # What this instance knows the group has committed, per (topic, partition).
         self._committed: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
+        self._status_consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._restore_consumer: Consumer | None = None
         self.health: HealthServer | None = None
@@ -165,20 +169,16 @@ class GatewayService:
             ),
             logger=logger,
         )
-        self._consumer = Consumer(
-            kafka.client_config(
-                **{
-                    "group.id": g.group_id,
-                    "enable.auto.commit": False,
-                    "isolation.level": "read_committed",
-                    "auto.offset.reset": "earliest",
-                    "partition.assignment.strategy": "cooperative-sticky",
-                }
-            ),
-            logger=logger,
-        )
+        self._consumer = self._group_consumer(g.group_id)
         self._consumer.subscribe(
-            [self.topics.reports, self.topics.ticket_status],
+            [self.topics.reports],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        self._status_consumer = self._group_consumer(g.status_group_id)
+        self._status_consumer.subscribe(
+            [self.topics.ticket_status],
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
             on_lost=self._on_revoke,
@@ -186,29 +186,48 @@ class GatewayService:
         self._started = True
         log.info("gateway running", instance=g.instance_id, group=g.group_id)
         last_input = time.monotonic()
+        inputs = ((self._consumer, g.poll_timeout_ms / 1000), (self._status_consumer, 0.0))
         try:
             while not self._stop.is_set():
                 self.heartbeat.beat()
-                batch = next_batch(self._consumer, g.batch_size, g.poll_timeout_ms / 1000)
-                messages = [m for m in batch if self._usable(m)]
+                arrived = False
+                for consumer, timeout in inputs:
+                    batch = next_batch(consumer, g.batch_size, timeout)
+                    messages = [m for m in batch if self._usable(m)]
+                    if messages:
+                        arrived = True
+                        self._commit_batch(consumer, messages)
+                    else:
+                        self._commit_skipped_markers(consumer)
                 now = time.monotonic()
-                if messages or not self.processors:  # idle only counts once partitions are owned
+                if arrived or not self.processors:  # idle only counts once partitions are owned
                     last_input = now
-                if messages:
-                    self._commit_batch(messages)
-                else:
-                    self._commit_skipped_markers()
-                    if idle_exit_s is not None and now - last_input > idle_exit_s:
-                        log.info("no input, stopping", idle_seconds=idle_exit_s)
-                        break
+                elif idle_exit_s is not None and now - last_input > idle_exit_s:
+                    log.info("no input, stopping", idle_seconds=idle_exit_s)
+                    break
                 self._update_lag()
         finally:
             self._shutdown()
 
+    def _group_consumer(self, group_id: str) -> Consumer:
+        return Consumer(
+            self.settings.kafka.client_config(
+                **{
+                    "group.id": group_id,
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                    "auto.offset.reset": "earliest",
+                    "partition.assignment.strategy": "cooperative-sticky",
+                }
+            ),
+            logger=librdkafka_logger(),
+        )
+
     def _shutdown(self) -> None:
         log.info("gateway stopping")
-        if self._consumer is not None:
-            self._consumer.close()  # leaves the group so partitions move at once
+        for consumer in (self._consumer, self._status_consumer):
+            if consumer is not None:
+                consumer.close()  # leaves the group so partitions move at once
         if self._restore_consumer is not None:
             self._restore_consumer.close()
         if self._producer is not None:
@@ -228,9 +247,8 @@ class GatewayService:
         log.warning("consumer error", error=error.str(), topic=message.topic())
         return False
 
-    def _commit_batch(self, messages: list[Message]) -> None:
+    def _commit_batch(self, consumer: Consumer, messages: list[Message]) -> None:
         assert self._producer is not None
-        assert self._consumer is not None
         producer = self._producer
         batch = _Batch()
         try:
@@ -244,8 +262,8 @@ class GatewayService:
                 if processor is not None:
                     for emit in processor.flush_changelog(self.topics.changelog):
                         self._produce(emit)
-            offsets = self._positions(batch.offsets)
-            producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(), 30)
+            offsets = _positions(consumer, batch.offsets)
+            producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
             started = time.monotonic()
             producer.commit_transaction(60)
             self.metrics.commit_time.observe(time.monotonic() - started)
@@ -257,7 +275,7 @@ class GatewayService:
             log.warning("transaction aborted, rebuilding state", error=error.str())
             self.metrics.aborts.inc()
             self._abort()
-            self._rebuild_after_abort()
+            self._rebuild_after_abort(consumer)
             return
         now = datetime.now(UTC)
         for received in batch.received:
@@ -270,32 +288,16 @@ class GatewayService:
         except KafkaException as exc:  # the failure was fatal after all: stop, the restart recovers
             raise GatewayError(f"transaction could not be aborted: {exc.args[0].str()}") from exc
 
-    def _positions(self, consumed: dict[tuple[str, int], int]) -> list[TopicPartition]:
-        """The offsets to commit: the consumer's position, which also steps over control records.
-
-        Every transaction this gateway (or a connector) commits ends its partitions with a
-        commit marker. Committing only last-record + 1 would leave the group one offset short
-        of the high watermark for ever: lag never reads zero and "caught up" never comes. The
-        position counts markers already read, so it is the exact resume point.
-        """
-        assert self._consumer is not None
-        positions = self._consumer.position([TopicPartition(t, p) for t, p in sorted(consumed)])
-        return [
-            TopicPartition(tp.topic, tp.partition, max(tp.offset, consumed[(tp.topic, tp.partition)]))
-            for tp in positions
-        ]
-
-    def _commit_skipped_markers(self) -> None:
+    def _commit_skipped_markers(self, consumer: Consumer) -> None:
         """When idle, commit positions that moved past control records alone.
 
         A marker may arrive in a later fetch than the last record of its transaction, so the
         position can advance with no message to process. One empty transaction records it.
         """
-        assert self._consumer is not None
         assert self._producer is not None
         behind = {
             (tp.topic, tp.partition): tp.offset
-            for tp in self._consumer.position(self._consumer.assignment())
+            for tp in consumer.position(consumer.assignment())
             if tp.offset >= 0 and tp.offset > self._committed.get((tp.topic, tp.partition), -1)
         }
         if not behind:
@@ -303,7 +305,7 @@ class GatewayService:
         offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(behind.items())]
         try:
             self._producer.begin_transaction()
-            self._producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(), 30)
+            self._producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
             self._producer.commit_transaction(60)
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
@@ -384,7 +386,8 @@ class GatewayService:
         for tp in consumer.committed(partitions, timeout=30):
             self._committed[(tp.topic, tp.partition)] = tp.offset
         owned = sorted(tp.partition for tp in partitions if tp.topic == self.topics.reports)
-        self._joined = True
+        if consumer is self._consumer:
+            self._joined = True
         if not owned:
             return
         self._restoring = True
@@ -442,9 +445,8 @@ class GatewayService:
         )
         return processor
 
-    def _rebuild_after_abort(self) -> None:
-        assert self._consumer is not None
-        assignment = self._consumer.assignment()
+    def _rebuild_after_abort(self, consumer: Consumer) -> None:
+        assignment = consumer.assignment()
         self._restoring = True  # not ready while memory is rebuilt to what Kafka holds
         try:
             for tp in assignment:
@@ -452,12 +454,12 @@ class GatewayService:
                     self.processors[tp.partition] = self._restore(tp.partition)
         finally:
             self._restoring = False
-        committed = self._consumer.committed(assignment, timeout=30)
+        committed = consumer.committed(assignment, timeout=30)
         for tp in committed:
             self._committed[(tp.topic, tp.partition)] = tp.offset
             if tp.offset < 0:
                 tp.offset = -2  # OFFSET_BEGINNING: nothing committed yet
-            self._consumer.seek(tp)
+            consumer.seek(tp)
 
     def _update_lag(self) -> None:
         now = time.monotonic()
@@ -592,3 +594,18 @@ def restore_partition(
             consumer.unassign()
     processor.finish_restore()
     return count
+
+
+def _positions(consumer: Consumer, consumed: dict[tuple[str, int], int]) -> list[TopicPartition]:
+    """The offsets to commit: the consumer's position, which also steps over control records.
+
+    Every transaction this gateway (or a connector) commits ends its partitions with a
+    commit marker. Committing only last-record + 1 would leave the group one offset short
+    of the high watermark for ever: lag never reads zero and "caught up" never comes. The
+    position counts markers already read, so it is the exact resume point.
+    """
+    positions = consumer.position([TopicPartition(t, p) for t, p in sorted(consumed)])
+    return [
+        TopicPartition(tp.topic, tp.partition, max(tp.offset, consumed[(tp.topic, tp.partition)]))
+        for tp in positions
+    ]

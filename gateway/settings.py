@@ -110,6 +110,11 @@ class GatewaySettings(_Section):
     retention_days: int = Field(30, ge=1, description="How long closed tickets stay in state (event time).")
     restore_timeout_s: float = Field(300.0, gt=0)
 
+    @property
+    def status_group_id(self) -> str:
+        """The group that forwards ``ticket-status``: its own, so ``group_id`` balances ``reports`` alone."""
+        return f"{self.group_id}-status"
+
 
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the file named by ``BINGXIAN_CONFIG`` (or passed explicitly)."""

@@ -120,7 +120,7 @@ def test_status_feedback_is_forwarded_validated_and_applied(
         ("z", b"not avro at all"),  # undecodable
     ]
     produce_all(bootstrap, settings.topics.ticket_status, changes)
-    wait_caught_up(bootstrap, settings.gateway.group_id, settings.topics.ticket_status)
+    wait_caught_up(bootstrap, settings.gateway.status_group_id, settings.topics.ticket_status)
     _caught_up(settings)  # the forwarded changes, applied in the reports partition
     ticket = CODEC.decode_dict(
         latest_by_key(read_topic(bootstrap, settings.topics.tickets))[ticket_id.encode()]
@@ -136,6 +136,47 @@ def test_status_feedback_is_forwarded_validated_and_applied(
     assert any(d["raw"] == b"not avro at all" for d in letters)
     events = [CODEC.decode_dict(r.value)[1] for r in read_topic(bootstrap, settings.topics.ticket_events)]
     assert [e["event_type"] for e in events if e["event_type"] == "STATUS_CHANGED"] == ["STATUS_CHANGED"]
+
+
+def test_two_instances_share_the_reports_partitions(gateway_settings: Settings) -> None:
+    """A second instance takes over reports partitions, not just the status topic's.
+
+    One group over ``reports`` and ``ticket-status`` let the sticky assignor balance the
+    partition count over both topics: the second instance got all three ``reports``
+    partitions and the first kept only ``ticket-status``, so adding an instance moved the
+    work instead of sharing it. Forwarding status changes in a group of its own fixes that.
+    """
+    second = gateway_settings.model_copy(
+        update={
+            "gateway": gateway_settings.gateway.model_copy(
+                update={"instance_id": gateway_settings.gateway.instance_id + "-2"}
+            )
+        }
+    )
+    services = [GatewayService(s) for s in (gateway_settings, second)]
+    threads = [threading.Thread(target=s.run, kwargs={"serve_http": False}) for s in services]
+
+    def shares_become(wanted: list[int]) -> list[int]:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            started = [s for s, t in zip(services, threads, strict=True) if t.is_alive()]
+            shares = sorted(len(s.processors) for s in started)
+            if shares == wanted and all(s.ready() for s in started):
+                break
+            time.sleep(0.2)
+        return shares
+
+    threads[0].start()
+    try:
+        assert shares_become([3]) == [3]  # the first instance owns everything: the usual join
+        threads[1].start()
+        assert shares_become([1, 2]) == [1, 2], "reports partitions per instance"
+    finally:
+        for service in services:
+            service.stop()
+        for thread in threads:
+            if thread.is_alive():
+                thread.join(60)
 
 
 def test_invalid_configuration_is_a_readable_error(tmp_path: Path) -> None:

@@ -59,9 +59,9 @@ def live_from_raw(gateway_settings: Settings):
     thread = threading.Thread(target=service.run, kwargs={"serve_http": False})
     thread.start()
     try:
-        group = settings.gateway.group_id
-        wait_caught_up(bootstrap, group, settings.topics.ticket_status)
-        wait_caught_up(bootstrap, group, settings.topics.reports)  # the forwarded changes too
+        wait_caught_up(bootstrap, settings.gateway.status_group_id, settings.topics.ticket_status)
+        # the forwarded changes too
+        wait_caught_up(bootstrap, settings.gateway.group_id, settings.topics.reports)
     finally:
         service.stop()
         thread.join(60)
