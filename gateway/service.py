@@ -184,7 +184,9 @@ class GatewayService:
             on_lost=self._on_revoke,
         )
         self._started = True
-        log.info("gateway running", instance=g.instance_id, group=g.group_id)
+        log.info(
+            "gateway running", instance=g.instance_id, group=g.group_id, status_group=g.status_group_id
+        )
         last_input = time.monotonic()
         inputs = ((self._consumer, g.poll_timeout_ms / 1000), (self._status_consumer, 0.0))
         try:
