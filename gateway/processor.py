@@ -125,13 +125,22 @@ class PartitionProcessor:
         codec: Codec,
         topics: TopicSettings,
         retention: timedelta = timedelta(days=30),
+        evidence_kept: int = 10,
     ) -> None:
+        if evidence_kept < 1:
+            raise ValueError("evidence_kept must be at least 1 (the opening decision)")
         self.partition = partition
         self.index = index
         self.router = router
         self.codec = codec
         self.topics = topics
         self.retention_ms = int(retention.total_seconds() * 1000)
+        # A ticket carries the decision that opened it and the latest merges, never all of them:
+        # every change re-publishes the whole ticket, so one evidence per merge (~540 bytes) made
+        # a hot issue's ticket cost O(merges) per merge and pass Kafka's default 1 MB record limit
+        # near 1,900 merges, after which no transaction could commit. ticket-events keeps each
+        # merge's evidence (REPORT_MERGED), so nothing is lost from the audit trail.
+        self.evidence_kept = evidence_kept
         self.tickets: dict[str, TicketState] = {}
         self.report_owner: dict[str, str] = {}
         # Tickets no longer open (closed, not accepted, filed): the only ones retention removes,
@@ -283,7 +292,10 @@ class PartitionProcessor:
         if _URGENCY_RANK[report["urgency"]] > _URGENCY_RANK[ticket["urgency"]]:
             ticket["urgency"] = report["urgency"]
         ev = evidence(report["report_id"], decision)
-        ticket["evidence"].append(ev)
+        kept = ticket["evidence"]
+        kept.append(ev)
+        if len(kept) > self.evidence_kept:
+            del kept[1]  # the oldest merge; kept[0] is the opening decision
         ticket["version"] += 1
         ticket["updated_at"] = max(ticket["updated_at"], at)
         self.index.add_member(ticket_id, obs)

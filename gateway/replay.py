@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -247,7 +248,13 @@ def run_replay(
             total = sum(max(0, stops[p] - starts[p]) for p in partitions)
         for partition in partitions:
             processor = PartitionProcessor(
-                partition, index=index_factory(), router=router, codec=codec, topics=topics
+                partition,
+                index=index_factory(),
+                router=router,
+                codec=codec,
+                topics=topics,
+                retention=timedelta(days=settings.gateway.retention_days),
+                evidence_kept=settings.gateway.ticket_evidence,
             )
             for where, raw in inputs[partition]:
                 result.records += 1

@@ -421,6 +421,7 @@ class GatewayService:
             codec=self.codec,
             topics=self.topics,
             retention=timedelta(days=self.settings.gateway.retention_days),
+            evidence_kept=self.settings.gateway.ticket_evidence,
         )
 
     def _restore(self, partition: int) -> PartitionProcessor:

@@ -108,6 +108,13 @@ class GatewaySettings(_Section):
     )
     dedup_model: Path | None = Field(None, description="Dedup model file; the shipped default if unset.")
     retention_days: int = Field(30, ge=1, description="How long closed tickets stay in state (event time).")
+    ticket_evidence: int = Field(
+        10,
+        ge=1,
+        description="Dedup evidences a Ticket carries: the opening decision and the latest merges. "
+        "Every merge's evidence is in ticket-events; the bound keeps a much-reported ticket's record "
+        "small (each one is ~540 bytes, and Kafka refuses records over max.message.bytes).",
+    )
     restore_timeout_s: float = Field(300.0, gt=0)
 
     @property

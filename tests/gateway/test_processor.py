@@ -93,6 +93,37 @@ def test_repeat_report_merges_into_the_open_ticket() -> None:
     assert "MERGE" in merged["evidence"][-1]["explanation"]
 
 
+def test_a_much_reported_ticket_keeps_its_opening_and_latest_evidence() -> None:
+    """The ticket holds a bounded evidence list; ticket-events still has every merge's evidence."""
+    p = PartitionProcessor(
+        0, index=TicketIndex(MODEL), router=ROUTER, codec=CODEC, topics=TOPICS, evidence_kept=3
+    )
+    outs = [p.on_report(report(f"A{i}", minutes=i)) for i in range(8)]
+    ids_in_order = [report(f"A{i}", minutes=i)["report_id"] for i in range(8)]
+    latest = tickets(outs[-1])[0]
+    assert latest["report_count"] == 8
+    assert latest["report_ids"] == ids_in_order
+    assert [e["report_id"] for e in latest["evidence"]] == [ids_in_order[0], *ids_in_order[-2:]]
+    merged = [decode(e) for out in outs for e in out if e.topic == TOPICS.ticket_events]
+    merged = [e for e in merged if e["event_type"] == "REPORT_MERGED"]
+    assert [e["evidence"]["report_id"] for e in merged] == ids_in_order[1:]
+
+
+def test_a_ticket_grows_by_its_report_ids_only() -> None:
+    """Past the evidence bound, each merge adds one report id to the record, not its evidence.
+
+    Unbounded, each merge added ~560 bytes: 2,000 merges made a 1.1 MB ticket, over Kafka's
+    default record limit, and no transaction carrying it could commit.
+    """
+    p = processor()
+    sizes = {}
+    for i in range(300):
+        out = p.on_report(report(f"A{i}", minutes=i))
+        sizes[i + 1] = len(next(e for e in out if e.topic == TOPICS.tickets).value or b"")
+    per_merge = (sizes[300] - sizes[100]) / 200
+    assert per_merge <= len(report("A1")["report_id"]) + 2  # the id and its Avro length prefix
+
+
 def test_ticket_goes_to_every_routed_department_and_nowhere_else() -> None:
     """The lead and assisting departments each get the ticket on their own topic."""
     out = processor().on_report(report("A1", location={"admin_code": "310115005001"}))
