@@ -98,6 +98,7 @@ class GatewayService:
         self._joined = False  # the group gave this instance its first assignment (possibly empty)
         self._restoring = False
         self._last_lag_check = 0.0
+        self._aborts_in_row = 0  # transactions aborted since the last commit
         # What this instance knows the group has committed, per (topic, partition).
         self._committed: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
@@ -184,9 +185,7 @@ class GatewayService:
             on_lost=self._on_revoke,
         )
         self._started = True
-        log.info(
-            "gateway running", instance=g.instance_id, group=g.group_id, status_group=g.status_group_id
-        )
+        log.info("gateway running", instance=g.instance_id, group=g.group_id, status_group=g.status_group_id)
         last_input = time.monotonic()
         inputs = ((self._consumer, g.poll_timeout_ms / 1000), (self._status_consumer, 0.0))
         try:
@@ -208,6 +207,9 @@ class GatewayService:
                     log.info("no input, stopping", idle_seconds=idle_exit_s)
                     break
                 self._update_lag()
+        except GatewayError as exc:
+            log.error("gateway stopping on an error", error=str(exc))
+            raise
         finally:
             self._shutdown()
 
@@ -270,6 +272,7 @@ class GatewayService:
             producer.commit_transaction(60)
             self.metrics.commit_time.observe(time.monotonic() - started)
             self._committed.update({(tp.topic, tp.partition): tp.offset for tp in offsets})
+            self._aborts_in_row = 0
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
             if not must_abort(error):
@@ -278,6 +281,7 @@ class GatewayService:
             self.metrics.aborts.inc()
             self._abort()
             self._rebuild_after_abort(consumer)
+            self._back_off(error)
             return
         now = datetime.now(UTC)
         for received in batch.received:
@@ -289,6 +293,24 @@ class GatewayService:
             self._producer.abort_transaction(60)
         except KafkaException as exc:  # the failure was fatal after all: stop, the restart recovers
             raise GatewayError(f"transaction could not be aborted: {exc.args[0].str()}") from exc
+
+    def _back_off(self, error: KafkaError) -> None:
+        """Wait before processing the aborted input again; stop when it keeps failing.
+
+        Most aborts pass at the first retry (an epoch bump, a rebalance). One that recurs
+        every time, such as a record the broker refuses as too large, would otherwise abort
+        and retry the same input forever while the instance looks alive. After
+        ``gateway.max_aborts_in_row`` the service stops with the last error: nothing was
+        committed, so a restart after the cause is fixed processes that input exactly once.
+        """
+        self._aborts_in_row += 1
+        limit = self.settings.gateway.max_aborts_in_row
+        if self._aborts_in_row >= limit:
+            raise GatewayError(
+                f"{self._aborts_in_row} transactions in a row were aborted, the last with: "
+                f"{error.str()}; the input stays uncommitted for a restart after the cause is fixed"
+            )
+        self._stop.wait(min(0.05 * 2 ** (self._aborts_in_row - 1), 5.0))
 
     def _commit_skipped_markers(self, consumer: Consumer) -> None:
         """When idle, commit positions that moved past control records alone.
@@ -315,8 +337,10 @@ class GatewayService:
                 raise GatewayError(f"transaction failed: {error.str()}") from exc
             log.warning("offset-only transaction aborted", error=error.str())
             self._abort()
+            self._back_off(error)
             return
         self._committed.update(behind)
+        self._aborts_in_row = 0
 
     def _produce(self, emit: Emit) -> None:
         assert self._producer is not None

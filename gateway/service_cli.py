@@ -72,12 +72,16 @@ def run(
     """Run the gateway service: reports → dedup → tickets, exactly once."""
     configure_logging(log_level)
     settings = _settings(config)
-    from gateway.service import GatewayService
+    from gateway.service import GatewayError, GatewayService
 
     with _user_errors():  # the routing catalogue and the dedup model are read and validated here
         service = GatewayService(settings)
     service.install_signal_handlers()
-    service.run(idle_exit_s=idle_exit)
+    try:
+        service.run(idle_exit_s=idle_exit)
+    except GatewayError as exc:  # already logged with its reason; a supervisor restarts the service
+        _err.print(f"[red]error:[/] the gateway stopped: {exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def replay(

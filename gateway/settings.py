@@ -99,6 +99,12 @@ class GatewaySettings(_Section):
         "idle markers). A batch never waits to fill: it is what has arrived, up to batch_size.",
     )
     transaction_timeout_ms: int = Field(30_000, ge=1000)
+    max_aborts_in_row: int = Field(
+        20,
+        ge=1,
+        description="Aborted transactions in a row (retried after 50 ms, doubling to 5 s) before the "
+        "service stops with the last error instead of retrying input that keeps failing (~1 min).",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(
         8081, ge=0, le=65535, description="Health, readiness and metrics; 0 picks a free port."

@@ -209,6 +209,25 @@ def test_invalid_routing_catalogue_or_model_is_a_readable_error(tmp_path: Path) 
             assert "Traceback" not in result.output
 
 
+def test_a_gateway_that_stops_on_an_error_exits_1_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bingxian run`` ending on a GatewayError says why in one line and exits 1 (supervisors restart it)."""
+    from gateway.service import GatewayError
+
+    def fail(self: GatewayService, **_: object) -> None:
+        raise GatewayError("20 transactions in a row were aborted, the last with: too large")
+
+    monkeypatch.setattr(GatewayService, "run", fail)
+    monkeypatch.setattr(GatewayService, "install_signal_handlers", lambda self: None)
+    config = tmp_path / "gateway.yaml"
+    config.write_text("gateway:\n  http_port: 0\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert "the gateway stopped: 20 transactions in a row were aborted" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_named_configuration_file_does_not_leak_into_later_settings(tmp_path: Path) -> None:
     """load_settings(path) applies the file to that call only; a later Settings() is unaffected."""
     config = tmp_path / "small.yaml"
