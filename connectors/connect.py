@@ -37,7 +37,7 @@ from confluent_kafka import (
 )
 
 from connectors.batches import next_batch
-from connectors.delivery import TrackedProducer, make_producer
+from connectors.delivery import TrackedProducer, output_producer
 from connectors.exceptions import ConnectorError
 from connectors.ingest import Ingestor
 from connectors.outputs import OutputEncoder
@@ -105,7 +105,7 @@ class Connector:
         codec = codec or make_codec(settings.schema_registry.url, settings.schema_registry.extra)
         self.encoder = OutputEncoder(settings, codec)
         self.options = settings.connectors.connect
-        self.producer = TrackedProducer(make_producer(settings.kafka.client_config()))
+        self.producer = TrackedProducer(output_producer(settings))
         self._stopping = False
         self._consumers: list[tuple[str, str, Consumer]] = []
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from connectors.delivery import TrackedProducer, make_producer
+from connectors.delivery import TrackedProducer, output_producer
 from connectors.exceptions import ConnectorError
 from connectors.ingest import Ingestor
 from connectors.outputs import OutputEncoder
@@ -152,7 +152,7 @@ def redrive(
     encoder = OutputEncoder(
         settings, codec or make_codec(settings.schema_registry.url, settings.schema_registry.extra)
     )
-    producer = producer or TrackedProducer(make_producer(settings.kafka.client_config()))
+    producer = producer or TrackedProducer(output_producer(settings))
     result = RedriveResult()
     for letter in letters:
         if letter.channel not in ingestor.channels:

@@ -10,12 +10,15 @@ something Kafka did not take.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from connectors.exceptions import DeliveryError
 from gateway.logs import librdkafka_logger
+
+if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the import one-way at run time
+    from gateway.settings import Settings
 
 #: Producer settings the connectors rely on: idempotence (no duplicates from retries) and acks=all.
 PRODUCER_DEFAULTS = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "compression.type": "lz4"}
@@ -24,6 +27,14 @@ PRODUCER_DEFAULTS = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, 
 def make_producer(client_config: dict[str, Any]) -> Producer:
     """A librdkafka producer with the connectors' defaults (overridable by ``kafka.extra``)."""
     return Producer({**PRODUCER_DEFAULTS, **client_config}, logger=librdkafka_logger())
+
+
+def output_producer(settings: Settings) -> Producer:
+    """The producer of mapped results: Reports (checked against ``topics.max_record_bytes``
+    before they are produced) and dead letters, which carry a whole raw record and so may be
+    larger, up to the dead-letter topic's limit."""
+    limit = {"message.max.bytes": settings.topics.deadletter_max_bytes}
+    return make_producer(settings.kafka.client_config(**limit))
 
 
 class TrackedProducer:

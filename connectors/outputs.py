@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from connectors.exceptions import RecordError
 from connectors.ingest import dead_letter
 from schemas.exceptions import EncodeError
-from schemas.models import DeadLetter, DeadLetterSource, ErrorKind, Report
+from schemas.models import DeadLetter, DeadLetterSource, ErrorKind, FieldError, Report
 from schemas.serde import Codec
 
 if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the import one-way at run time
@@ -44,6 +44,7 @@ class OutputEncoder:
         self._reports = settings.topics.reports
         self._deadletter = settings.topics.deadletter
         self._unknown = settings.connectors.connect.unknown_district_key
+        self._limit = settings.topics.max_record_bytes
 
     def encode(self, result: Report | DeadLetter, position: DeadLetterSource) -> Output:
         """The record to produce for ``result``; ``position`` is where its native record came from."""
@@ -54,9 +55,19 @@ class OutputEncoder:
                 error = RecordError(ErrorKind.SCHEMA_ERROR, f"the Report does not fit the schema: {exc}")
                 result = dead_letter(result.channel.value, result.raw, position, result.received_at, error)
             else:
-                key = result.location.district_code or self._unknown
-                return Output(self._reports, key.encode("ascii"), value, result)
+                if len(value) <= self._limit:
+                    key = result.location.district_code or self._unknown
+                    return Output(self._reports, key.encode("ascii"), value, result)
+                error = self._too_large(len(value))
+                result = dead_letter(result.channel.value, result.raw, position, result.received_at, error)
         return self.dead_letter(result)
+
+    def _too_large(self, size: int) -> RecordError:
+        # A Report holds the raw bytes and the text read from them: a raw record well under
+        # Kafka's limit can make a Report over it, which Kafka would refuse at every retry.
+        message = f"the Report would be {size:,} bytes, over the record limit of {self._limit:,}"
+        hint = f"{message} (topics.max_record_bytes)"
+        return RecordError(ErrorKind.VALIDATION_ERROR, message, [FieldError(field="(report)", message=hint)])
 
     def dead_letter(self, letter: DeadLetter) -> Output:
         value = self._codec.encode(letter, topic=self._deadletter)

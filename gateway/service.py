@@ -153,6 +153,9 @@ class GatewayService:
                     # (KAFKA-5477).
                     "retry.backoff.ms": 20,
                     "retry.backoff.max.ms": 200,
+                    # A dead letter carries the whole input record it is about, so it may be a
+                    # little over an input's size; the dead-letter topic allows twice the limit.
+                    "message.max.bytes": self.topics.deadletter_max_bytes,
                 }
             ),
             logger=logger,

@@ -63,6 +63,17 @@ class TopicSettings(_Section):
     changelog: str = "bingxian-gateway-state-changelog"
     partitions: int = Field(6, ge=1)
     replication_factor: int = Field(1, ge=1)
+    max_record_bytes: int = Field(
+        1_000_000,
+        ge=10_000,
+        description="Largest Report bingxian writes to reports (librdkafka's default message.max.bytes, "
+        "under Kafka's default topic limit of 1,048,588); a larger one becomes a dead letter.",
+    )
+
+    @property
+    def deadletter_max_bytes(self) -> int:
+        """Limit of the dead-letter topic and its producers: a dead letter carries a whole raw record."""
+        return 2 * self.max_record_bytes
 
     def department(self, code: str) -> str:
         """The topic a department subscribes to."""

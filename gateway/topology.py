@@ -26,7 +26,7 @@ def topic_specs(settings: Settings, departments: Iterable[str] = ()) -> list[Top
     specs += [
         TopicSpec(t.reports, n, rf),
         TopicSpec(t.ticket_status, n, rf),
-        TopicSpec(t.deadletter, n, rf, KEEP_A_YEAR),
+        TopicSpec(t.deadletter, n, rf, {**KEEP_A_YEAR, "max.message.bytes": str(t.deadletter_max_bytes)}),
         TopicSpec(t.tickets, n, rf, COMPACT),
         TopicSpec(t.ticket_events, n, rf, KEEP_A_YEAR),
         TopicSpec(t.changelog, n, rf, COMPACT),
