@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from connectors import examples
-from connectors.delivery import make_producer
+from connectors.delivery import output_producer
 from connectors.exceptions import RecordError
 from connectors.ingest import Ingestor, dead_letter
 from connectors.outputs import OutputEncoder
@@ -116,7 +116,7 @@ class _Ingest:
     def start(self) -> None:
         if self.producer is None:
             ensure_connector_topics(self.settings, self.ingestor.channels)
-            self.producer = make_producer(self.settings.kafka.client_config())
+            self.producer = output_producer(self.settings)
 
     def close(self) -> None:
         if self._own_producer and self.producer is not None:
@@ -145,6 +145,7 @@ class _Ingest:
         for index, piece in enumerate(pieces):
             try:
                 report = self.ingestor.to_report(spec.name, piece.raw, received)
+                self.encoder.report_value(report)  # what connect will check: refused now, not later
             except RecordError as exc:
                 failed.append((index, piece.raw, exc))
                 problems = exc.errors or [None]

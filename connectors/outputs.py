@@ -50,17 +50,23 @@ class OutputEncoder:
         """The record to produce for ``result``; ``position`` is where its native record came from."""
         if isinstance(result, Report):
             try:
-                value = self._codec.encode(result, topic=self._reports)
-            except EncodeError as exc:
-                error = RecordError(ErrorKind.SCHEMA_ERROR, f"the Report does not fit the schema: {exc}")
+                value = self.report_value(result)
+            except RecordError as error:
                 result = dead_letter(result.channel.value, result.raw, position, result.received_at, error)
             else:
-                if len(value) <= self._limit:
-                    key = result.location.district_code or self._unknown
-                    return Output(self._reports, key.encode("ascii"), value, result)
-                error = self._too_large(len(value))
-                result = dead_letter(result.channel.value, result.raw, position, result.received_at, error)
+                key = result.location.district_code or self._unknown
+                return Output(self._reports, key.encode("ascii"), value, result)
         return self.dead_letter(result)
+
+    def report_value(self, report: Report) -> bytes:
+        """The Report's bytes for ``reports``; ``RecordError`` if it does not fit the schema or the limit."""
+        try:
+            value = self._codec.encode(report, topic=self._reports)
+        except EncodeError as exc:
+            raise RecordError(ErrorKind.SCHEMA_ERROR, f"the Report does not fit the schema: {exc}") from exc
+        if len(value) > self._limit:
+            raise self._too_large(len(value))
+        return value
 
     def _too_large(self, size: int) -> RecordError:
         # A Report holds the raw bytes and the text read from them: a raw record well under

@@ -111,6 +111,29 @@ def test_one_bad_record_rejects_the_batch_with_field_details(
     assert (letter.source.transport, letter.source.request_id) == (Transport.HTTP, "req-42#1")
 
 
+def test_a_record_whose_report_would_be_over_the_record_limit_is_refused_now(
+    http_settings: Settings,
+) -> None:
+    """The connector would dead-letter it; HTTP says so at once, as a field error, and writes nothing.
+
+    (A 202 would promise a Report that can never be produced.)
+    """
+    settings = http_settings.model_copy(
+        update={"topics": http_settings.topics.model_copy(update={"max_record_bytes": 10_000})}
+    )
+    record = json.loads(examples.HOTLINE_12345)
+    record["content"] = "".join(chr(0x4E00 + i * 7919 % 20_000) for i in range(2_500))
+    body = json.dumps(record, ensure_ascii=False).encode()
+    assert len(body) < 10_000 < 2 * len(body)
+    with TestClient(create_app(settings)) as client:
+        response = _post(client, "12345", body)
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["field"] == "(report)"
+    assert "over the record limit of 10,000" in error["message"]
+    assert _raw(settings, "12345") == []
+
+
 @pytest.mark.parametrize(
     ("channel", "headers", "body", "status"),
     [
