@@ -24,6 +24,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from connectors.delivery import TrackedProducer
 from dedup import TicketIndex
 from gateway.logs import librdkafka_logger
 from gateway.partitioner import partition_for
@@ -51,6 +52,10 @@ def replay_topics(topics: TopicSettings, name: str) -> TopicSettings:
             "changelog": prefix + topics.changelog,
         }
     )
+
+
+class ReplayOutputExistsError(Exception):
+    """The named replay's output topics already hold records (of an earlier or broken run)."""
 
 
 class ReplaySource(StrEnum):
@@ -218,16 +223,23 @@ def run_replay(
     topics = replay_topics(settings.topics, name) if name else settings.topics
     producer = None
     if name:
+        written = _holding_records(consumer, [topics.tickets, topics.ticket_events])
+        if written:
+            consumer.close()
+            raise ReplayOutputExistsError(
+                f"{', '.join(written)} already hold(s) records: a replay's output is one whole run, "
+                f"so choose another --name, or delete the replay.{name}.* topics first"
+            )
         ensure_topics(kafka.client_config(), _output_specs(settings, topics, router))
-        producer = Producer(
-            kafka.client_config(**{"enable.idempotence": True, "linger.ms": 20}), logger=logger
+        producer = TrackedProducer(
+            Producer(kafka.client_config(**{"enable.idempotence": True, "linger.ms": 20}), logger=logger)
         )
     result = ReplayResult()
 
     def emit(out: Emit) -> None:
         _collect(result, out, topics, codec)
         if producer is not None:
-            _produce(producer, out)
+            producer.produce(out.topic, out.value, out.key.encode())
             result.produced += 1
 
     try:
@@ -291,13 +303,16 @@ def _collect(result: ReplayResult, emit: Emit, topics: TopicSettings, codec: Cod
         result.tickets[emit.key] = codec.decode_dict(emit.value, topic=emit.topic)[1]
 
 
-def _produce(producer: Producer, emit: Emit) -> None:
-    while True:
-        try:
-            producer.produce(emit.topic, key=emit.key.encode(), value=emit.value)
-            return
-        except BufferError:
-            producer.poll(0.05)
+def _holding_records(consumer: Consumer, topics: list[str]) -> list[str]:
+    """Those of ``topics`` that exist and hold at least one record."""
+    found = []
+    for topic in topics:
+        for partition in _partitions(consumer, topic):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high > low:
+                found.append(topic)
+                break
+    return found
 
 
 def _output_specs(settings: Settings, topics: TopicSettings, router: Router) -> list:

@@ -106,9 +106,10 @@ def replay(
         _err.print("[red]error:[/] give exactly one of --name NAME or --dry-run")
         raise typer.Exit(2)
     settings = _settings(config)
+    from connectors.exceptions import DeliveryError
     from dedup import TicketIndex, load_model
     from gateway.positions import Position, PositionError
-    from gateway.replay import ReplaySource, diff_tickets, read_latest, run_replay
+    from gateway.replay import ReplayOutputExistsError, ReplaySource, diff_tickets, read_latest, run_replay
     from gateway.routing import Router, load_catalogue
     from schemas.serde import make_codec
 
@@ -149,17 +150,30 @@ def replay(
                 seconds = max((datetime.now(UTC) - began).total_seconds(), 1e-6)
                 progress.update(task, completed=done, total=total, rate=f"{done / seconds:,.0f} reports/s")
 
-        result = run_replay(
-            settings,
-            codec=codec,
-            router=router,
-            index_factory=lambda: TicketIndex(model),
-            start=first,
-            stop=last,
-            name=name,
-            source=what,
-            on_progress=on_progress,
-        )
+        try:
+            result = run_replay(
+                settings,
+                codec=codec,
+                router=router,
+                index_factory=lambda: TicketIndex(model),
+                start=first,
+                stop=last,
+                name=name,
+                source=what,
+                on_progress=on_progress,
+            )
+        except ReplayOutputExistsError as exc:
+            progress.stop()
+            _err.print(f"[red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except DeliveryError as exc:
+            progress.stop()
+            _err.print(
+                f"[red]error:[/] the replay's output is incomplete: {exc}. Delete the replay.{name}.* "
+                "topics, fix the cause and run it again.",
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
     seconds = (datetime.now(UTC) - began).total_seconds()
     created = sum(s.created for s in result.stats)
     merged = sum(s.merged for s in result.stats)

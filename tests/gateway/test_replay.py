@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from dedup import TicketIndex, load_model
 from gateway.cli import app
 from gateway.positions import Position
-from gateway.replay import diff_tickets, read_latest, replay_topics, run_replay
+from gateway.replay import ReplayOutputExistsError, diff_tickets, read_latest, replay_topics, run_replay
 from gateway.routing import Router, load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings
@@ -26,7 +26,8 @@ from gateway.testing import (
     wait_caught_up,
     write_config,
 )
-from schemas import SingleObjectCodec
+from gateway.topics import TopicSpec, ensure_topics
+from schemas import SingleObjectCodec, examples, ids
 
 CODEC = SingleObjectCodec()
 ROUTER = Router(load_catalogue())
@@ -170,4 +171,56 @@ def test_replay_rejects_an_unreadable_position() -> None:
     result = CliRunner().invoke(app, ["replay", "--dry-run", "--to", "yesterday"])
     assert result.exit_code == 2
     assert "'yesterday' is neither an offset nor an ISO time" in result.output
+    assert "Traceback" not in result.output
+
+
+def _three_reports(settings: Settings) -> None:
+    report = examples.report()
+    copies = [
+        report.model_copy(
+            update={"source_record_id": f"r{n}", "report_id": ids.report_id(report.channel, f"r{n}")}
+        )
+        for n in range(3)
+    ]
+    produce_all(
+        settings.kafka.bootstrap_servers,
+        settings.topics.reports,
+        [("310115", CODEC.encode(c)) for c in copies],
+    )
+
+
+def test_a_named_replay_refuses_output_that_already_holds_records(
+    gateway_settings: Settings, tmp_path: Path
+) -> None:
+    """Run again into the same name, a replay would append a second copy of every event: refused."""
+    _three_reports(gateway_settings)
+    first = _replay(gateway_settings, "once")
+    assert first.produced > 0
+    events = replay_topics(gateway_settings.topics, "once").ticket_events
+    before = read_topic(gateway_settings.kafka.bootstrap_servers, events, committed_only=False)
+    with pytest.raises(ReplayOutputExistsError, match=re.escape(events)):
+        _replay(gateway_settings, "once")
+    config = write_config(gateway_settings, tmp_path / "config.yaml")
+    result = CliRunner().invoke(app, ["replay", "--name", "once", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "choose another --name" in result.output
+    assert "Traceback" not in result.output
+    assert read_topic(gateway_settings.kafka.bootstrap_servers, events, committed_only=False) == before
+
+
+def test_a_replay_whose_output_kafka_refuses_says_it_is_incomplete(
+    gateway_settings: Settings, tmp_path: Path
+) -> None:
+    """A delivery failure is an error with exit 1, not a summary that counts records never written."""
+    _three_reports(gateway_settings)
+    tickets = replay_topics(gateway_settings.topics, "refused").tickets
+    ensure_topics(
+        gateway_settings.kafka.bootstrap_servers,
+        [TopicSpec(tickets, 3, None, {"cleanup.policy": "compact", "max.message.bytes": "200"})],
+    )
+    config = write_config(gateway_settings, tmp_path / "config.yaml")
+    result = CliRunner().invoke(app, ["replay", "--name", "refused", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert "the replay's output is incomplete" in result.output
+    assert tickets in result.output
     assert "Traceback" not in result.output
