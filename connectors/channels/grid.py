@@ -73,7 +73,7 @@ def to_report(event: GridEvent, raw: bytes, received_at: datetime, ctx: MappingC
             description=mask_phones_in_text(event.description),
             location=dict(
                 address=mask_phones_in_text(event.address or ""),
-                parts=dict(district=ctx.districts.names.get(district_code) if district_code else None),
+                parts=ctx.district_parts(district_code),
                 district_code=district_code,
                 admin_code=admin_code(event.grid_code),
                 grid_code=event.grid_code,
@@ -81,7 +81,7 @@ def to_report(event: GridEvent, raw: bytes, received_at: datetime, ctx: MappingC
                 lon=lon,
                 source_datum=datum,
             ),
-            reporter=dict(role=ctx.config.reporter_role, worker_id=event.report_person),
+            reporter=ctx.reporter(ctx.config.reporter_role, worker_id=event.report_person),
             urgency=ctx.urgency(None if event.level is None else str(event.level)),
             filing_only=bool(event.filing_only),
             media_urls=list(event.photo_urls),

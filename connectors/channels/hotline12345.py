@@ -46,7 +46,7 @@ def to_report(order: HotlineOrder, raw: bytes, received_at: datetime, ctx: Mappi
     districts = ctx.districts
     district_code = districts.by_name(order.district) or districts.in_text(order.address)
     lat, lon, datum = ctx.position(order.address_points)
-    contact_hash, contact_masked = ctx.contact(order.caller_phone, secret=bool(order.is_secret))
+    contact = ctx.contact(order.caller_phone, secret=bool(order.is_secret))
     attributes = compact(
         sourceType=order.source_type,
         appealType=order.appeal_type,
@@ -66,16 +66,15 @@ def to_report(order: HotlineOrder, raw: bytes, received_at: datetime, ctx: Mappi
             description=mask_phones_in_text(order.content),
             location=dict(
                 address=mask_phones_in_text(order.address or ""),
-                parts=dict(district=districts.names.get(district_code) if district_code else None),
+                parts=ctx.district_parts(district_code),
                 district_code=district_code,
                 lat=lat,
                 lon=lon,
                 source_datum=datum,
             ),
-            reporter=dict(
-                role=ctx.config.reporter_role,
-                contact_hash=contact_hash,
-                contact_masked=contact_masked,
+            reporter=ctx.reporter(
+                ctx.config.reporter_role,
+                contact=contact,
                 confidential=bool(order.is_secret),
             ),
             urgency=ctx.urgency(order.urgency),

@@ -62,7 +62,7 @@ def to_report(repair: PropertyRepair, raw: bytes, received_at: datetime, ctx: Ma
     if building and building.isdigit():
         building = f"{building}号楼"
     address = "".join(part for part in (district, repair.street, repair.compound, building) if part)
-    contact_hash, contact_masked = ctx.contact(repair.phone)
+    contact = ctx.contact(repair.phone)
     return Report.model_validate(
         dict(
             report_id=ids.report_id(ctx.channel, repair.order_no),
@@ -86,9 +86,7 @@ def to_report(repair: PropertyRepair, raw: bytes, received_at: datetime, ctx: Ma
                 district_code=district_code,
                 source_datum=ctx.position(None)[2],
             ),
-            reporter=dict(
-                role=ctx.config.reporter_role, contact_hash=contact_hash, contact_masked=contact_masked
-            ),
+            reporter=ctx.reporter(ctx.config.reporter_role, contact=contact),
             urgency=ctx.urgency(repair.repair_type),
             attributes=compact(propertyCompany=mask_phones_in_text(repair.property_company or "")),
             raw=raw,

@@ -60,7 +60,7 @@ def to_report(case: UrbanCase, raw: bytes, received_at: datetime, ctx: MappingCo
     district_code = ctx.districts.by_grid(case.grid_code) or ctx.districts.in_text(case.location)
     lat, lon, datum = ctx.position(check_lon_lat(case.x, case.y))
     role = ctx.reporter_role(case.event_source)
-    contact_hash, contact_masked = ctx.contact(case.reporter_phone)
+    contact = ctx.contact(case.reporter_phone)
     key = f"{case.rec_type}:{case.sub_type_code}" if case.rec_type and case.sub_type_code else None
     return Report.model_validate(
         dict(
@@ -75,7 +75,7 @@ def to_report(case: UrbanCase, raw: bytes, received_at: datetime, ctx: MappingCo
             description=mask_phones_in_text(case.represent),
             location=dict(
                 address=mask_phones_in_text(case.location or ""),
-                parts=dict(district=ctx.districts.names.get(district_code) if district_code else None),
+                parts=ctx.district_parts(district_code),
                 district_code=district_code,
                 admin_code=admin_code(case.grid_code),
                 grid_code=case.grid_code,
@@ -83,10 +83,9 @@ def to_report(case: UrbanCase, raw: bytes, received_at: datetime, ctx: MappingCo
                 lon=lon,
                 source_datum=datum,
             ),
-            reporter=dict(
-                role=role,
-                contact_hash=contact_hash,
-                contact_masked=contact_masked,
+            reporter=ctx.reporter(
+                role,
+                contact=contact,
                 worker_id=case.inspector_id if role is ReporterRole.INSPECTOR else None,
             ),
             urgency=ctx.urgency(time_limit_unit(case.time_limit)),
