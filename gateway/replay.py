@@ -22,9 +22,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-from connectors.delivery import TrackedProducer
+from connectors.delivery import TrackedProducer, output_producer
 from dedup import TicketIndex
 from gateway.logs import librdkafka_logger
 from gateway.partitioner import partition_for
@@ -231,9 +231,9 @@ def run_replay(
                 f"so choose another --name, or delete the replay.{name}.* topics first"
             )
         ensure_topics(kafka.client_config(), _output_specs(settings, topics, router))
-        producer = TrackedProducer(
-            Producer(kafka.client_config(**{"enable.idempotence": True, "linger.ms": 20}), logger=logger)
-        )
+        # The connectors' producer of mapped results: idempotent, acks=all, and able to send a
+        # dead letter carrying a whole input record; every failed delivery is raised.
+        producer = TrackedProducer(output_producer(settings))
     result = ReplayResult()
 
     def emit(out: Emit) -> None:
