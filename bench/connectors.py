@@ -1,9 +1,10 @@
 """Connector throughput: parse + validate + map + Avro-encode per channel, next to plain fastavro.
 
 For each channel, simulated native records (``connectors.simulator.generate``, valid
-ones only) go through exactly what ``bingxian connect`` does per record — decode and
-validate the native model, map it to a Report, encode it with the configured codec —
-and, in the same run, the same Reports are written with ``fastavro.schemaless_writer``
+ones only) go through exactly what ``bingxian connect`` does with a batch — decode and
+validate the native models, map them to Reports (``Ingestor.ingest_many``, stage by
+stage over batches of ``connectors.connect.batch_size``), encode each with the
+configured codec — and, in the same run, the same Reports are written with ``fastavro.schemaless_writer``
 alone (pre-dumped dicts: the floor any Avro-producing connector pays). The ratio of the
 two is the figure to watch; rates are records per CPU-second of this one process
 (``time.process_time``, best of ``--repeat``), i.e. per core, so other load on the
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 
 from fastavro import schemaless_writer
 
-from connectors import REGISTRY, Ingestor
+from connectors import REGISTRY, Arrival, Ingestor
 from connectors.outputs import OutputEncoder
 from connectors.simulator import generate
 from gateway.settings import Settings
@@ -60,13 +61,17 @@ def main() -> None:
     schema = catalog.current()["Report"].parsed
     position = DeadLetterSource(transport=Transport.KAFKA, topic="bench", partition=0, offset=0)
     received = datetime.now(UTC)
+    batch = settings.connectors.connect.batch_size
     by_channel: dict[str, list[bytes]] = {name: [] for name in REGISTRY}
     for record in generate(seed=args.seed, reports=args.records, malformed=0.0).records:
         by_channel[record.channel].append(record.raw)
 
     machine = platform.processor() or platform.machine()
     print(f"# {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"# {args.records} simulated records, best of {args.repeat}, rates per CPU-second (one core)")
+    print(
+        f"# {args.records} simulated records in batches of {batch}, best of {args.repeat}, "
+        "rates per CPU-second (one core)"
+    )
     print(
         f"{'channel':<8} {'records':>8} {'decode µs':>10} {'map µs':>8} {'encode µs':>10} "
         f"{'pipeline rec/s':>15} {'fastavro rec/s':>15} {'ratio':>6}"
@@ -79,9 +84,13 @@ def main() -> None:
         ]
         dumped = [report.model_dump() for report in reports]
 
-        def pipeline(name: str = name, raws: list[bytes] = raws) -> None:
-            for raw in raws:
-                encoder.encode(ingestor.ingest(name, raw, position, received), position)
+        arrivals = [Arrival(raw, position, received) for raw in raws]
+
+        def pipeline(name: str = name, arrivals: list[Arrival] = arrivals) -> None:
+            for start in range(0, len(arrivals), batch):
+                chunk = arrivals[start : start + batch]
+                for result in ingestor.ingest_many(name, chunk):
+                    encoder.encode(result, position)
 
         def decode_only(raws: list[bytes] = raws, decode: Callable = spec.decode) -> None:
             for raw in raws:

@@ -14,13 +14,14 @@ from connectors.exceptions import (
     RecordError,
     UnknownChannelError,
 )
-from connectors.ingest import Ingestor, dead_letter, ingest, ingestor_for, position_id
+from connectors.ingest import Arrival, Ingestor, dead_letter, ingest, ingestor_for, position_id
 from connectors.mapping import MappingContext, mask_phones_in_text
 from connectors.registry import REGISTRY, ChannelRegistry, ChannelSpec
 from connectors.settings import ConnectorSettings
 
 __all__ = [
     "REGISTRY",
+    "Arrival",
     "ChannelRegistry",
     "ChannelSpec",
     "ConfigError",

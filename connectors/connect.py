@@ -3,8 +3,9 @@
 The loop, top to bottom, for each channel's consumer (group ``bingxian-connect-<channel>``):
 
 1. consume a batch of raw records;
-2. map each through the one mapping path (``Ingestor.ingest``) → a Report (keyed by
-   district code) or a DeadLetter (keyed by its id, with topic/partition/offset);
+2. map the batch through the one mapping path (``Ingestor.ingest_many``) → per record a
+   Report (keyed by district code) or a DeadLetter (keyed by its id, with
+   topic/partition/offset);
 3. produce them, then ``flush``: every delivery callback has fired and none failed;
 4. only then commit the offsets after the batch.
 
@@ -39,7 +40,7 @@ from confluent_kafka import (
 from connectors.batches import next_batch
 from connectors.delivery import TrackedProducer, output_producer
 from connectors.exceptions import ConnectorError
-from connectors.ingest import Ingestor
+from connectors.ingest import Arrival, Ingestor
 from connectors.outputs import OutputEncoder
 from connectors.topics import ensure_connector_topics
 from gateway.logs import get_logger, librdkafka_logger
@@ -177,6 +178,7 @@ class Connector:
         reports = dead_letters = 0
         offsets: dict[tuple[str, int], int] = {}
         trace = log.isEnabledFor(logging.DEBUG)  # decided once per batch: per-record lines cost a render
+        arrivals: list[Arrival] = []
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -185,10 +187,11 @@ class Connector:
             position = DeadLetterSource(
                 transport=Transport.KAFKA, topic=msg.topic(), partition=msg.partition(), offset=msg.offset()
             )
-            raw = msg.value() or b""
-            output = self.encoder.encode(
-                self.ingestor.ingest(channel, raw, position, received_at(msg)), position
-            )
+            arrivals.append(Arrival(msg.value() or b"", position, received_at(msg)))
+            offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+        results = self.ingestor.ingest_many(channel, arrivals)
+        outputs = [self.encoder.encode(r, a.position) for r, a in zip(results, arrivals, strict=True)]
+        for output, arrival in zip(outputs, arrivals, strict=True):
             self.producer.produce(output.topic, output.value, output.key)
             if isinstance(output.result, DeadLetter):
                 dead_letters += 1
@@ -197,15 +200,14 @@ class Connector:
                     dead_letter_id=output.result.dead_letter_id,
                     kind=output.result.error_kind.value,
                     error=output.result.error_message,
-                    partition=msg.partition(),
-                    offset=msg.offset(),
+                    partition=arrival.position.partition,
+                    offset=arrival.position.offset,
                 )
             else:
                 reports += 1
                 if trace:
                     with structlog.contextvars.bound_contextvars(report_id=output.result.report_id):
-                        log.debug("report mapped", offset=msg.offset(), key=output.key.decode())
-            offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+                        log.debug("report mapped", offset=arrival.position.offset, key=output.key.decode())
         self.producer.flush(self.options.flush_timeout_s)
         if offsets:
             commit = [

@@ -1,15 +1,22 @@
 """The one mapping path: raw bytes of one native record → ``Report`` or ``DeadLetter``.
 
 ``Ingestor`` is built once from the settings (data files loaded and cross-checked,
-HMAC keys resolved, one ``MappingContext`` per channel); ``Ingestor.ingest`` then never
-raises for any input: whatever cannot be decoded, validated or mapped comes back as a
-``DeadLetter`` with its position, error kind, field errors and the original bytes.
+HMAC keys resolved, one ``MappingContext`` per channel); ``Ingestor.ingest_many`` (and
+``ingest``, its batch of one) then never raises for any input: whatever cannot be
+decoded, validated or mapped comes back as a ``DeadLetter`` with its position, error
+kind, field errors and the original bytes.
+
+A batch is mapped stage by stage (every record decoded, then every record mapped), not
+record by record: each stage's code and data stay in the processor's caches across the
+batch, which makes the same work ~20 % cheaper per record than running the stages in
+turn for each record (docs/benchmarks.md, "Staged mapping").
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -127,16 +134,53 @@ class Ingestor:
         self, channel: str, raw: bytes, position: DeadLetterSource, received_at: datetime
     ) -> Report | DeadLetter:
         """A ``Report``, or a ``DeadLetter`` saying why not. Never raises for any bytes."""
-        try:
-            return self.to_report(channel, raw, received_at)
-        except RecordError as exc:
-            return dead_letter(channel, raw, position, received_at, exc)
-        except UnknownChannelError as exc:
-            error = RecordError(ErrorKind.MAPPING_ERROR, str(exc))
-            return dead_letter(channel, raw, position, received_at, error)
-        except Exception as exc:  # a mapping bug must not stop the stream; the record waits for redrive
-            error = RecordError(ErrorKind.MAPPING_ERROR, f"unexpected {type(exc).__name__} while mapping")
-            return dead_letter(channel, raw, position, received_at, error)
+        return self.ingest_many(channel, [Arrival(raw, position, received_at)])[0]
+
+    def ingest_many(self, channel: str, arrivals: Sequence[Arrival]) -> list[Report | DeadLetter]:
+        """One ``Report`` or ``DeadLetter`` per arrival, in order. Never raises for any bytes.
+
+        Stage by stage over the batch (see the module's docstring); a record that fails
+        a stage leaves the batch there as its dead letter, the others go on.
+        """
+        results: list[Report | DeadLetter | None] = [None] * len(arrivals)
+        entry = self._contexts.get(channel)
+        if entry is None:
+            error = RecordError(ErrorKind.MAPPING_ERROR, str(UnknownChannelError(channel, self.channels)))
+            return [dead_letter(channel, a.raw, a.position, a.received_at, error) for a in arrivals]
+        spec, context = entry
+        decoded: list[tuple[int, Any]] = []
+        for i, arrival in enumerate(arrivals):
+            try:
+                decoded.append((i, spec.decode(arrival.raw)))
+            except Exception as exc:  # every failure is this record's dead letter, never the batch's
+                results[i] = _failed(channel, arrival, exc, mapping=False)
+        to_report = spec.to_report
+        for i, native in decoded:
+            arrival = arrivals[i]
+            try:
+                results[i] = to_report(native, arrival.raw, _aware(arrival.received_at), context)
+            except Exception as exc:
+                results[i] = _failed(channel, arrival, exc, mapping=True)
+        return results  # type: ignore[return-value]  # every slot is filled by one of the stages
+
+
+class Arrival(NamedTuple):
+    """One native record as it arrived: its bytes, where from, and when it was received."""
+
+    raw: bytes
+    position: DeadLetterSource
+    received_at: datetime
+
+
+def _failed(channel: str, arrival: Arrival, exc: Exception, *, mapping: bool) -> DeadLetter:
+    """The dead letter of a record whose decoding (or, ``mapping``, mapping) raised ``exc``."""
+    if isinstance(exc, RecordError):
+        error = exc
+    elif mapping and isinstance(exc, ValidationError):  # the mapped Report is invalid
+        error = _mapping_error(exc)
+    else:  # a mapping bug must not stop the stream; the record waits for redrive
+        error = RecordError(ErrorKind.MAPPING_ERROR, f"unexpected {type(exc).__name__} while mapping")
+    return dead_letter(channel, arrival.raw, arrival.position, arrival.received_at, error)
 
 
 _cache: dict[int, tuple[Settings, Ingestor]] = {}

@@ -15,6 +15,7 @@ def test_public_names_are_pinned() -> None:
     """Adding or removing a public name is a conscious change to this list."""
     assert set(connectors.__all__) == {
         "REGISTRY",
+        "Arrival",
         "ChannelRegistry",
         "ChannelSpec",
         "ConfigError",
