@@ -177,7 +177,7 @@ class Connector:
         """Map, produce, flush, commit: one unit of at-least-once."""
         reports = dead_letters = 0
         offsets: dict[tuple[str, int], int] = {}
-        trace = log.isEnabledFor(logging.DEBUG)  # decided once per batch: per-record lines cost a render
+        trace = log.is_enabled_for(logging.DEBUG)  # decided once per batch: per-record lines cost a render
         arrivals: list[Arrival] = []
         for msg in messages:
             error = msg.error()

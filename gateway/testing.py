@@ -8,6 +8,7 @@ records only, without sleeping until something appears.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -238,6 +239,25 @@ _COORDINATOR_MOVING = frozenset(
         KafkaError.COORDINATOR_NOT_AVAILABLE,
     }
 )
+
+
+def log_events(text: str) -> list[str]:
+    """The ``event`` of every JSON log line in ``text`` (a process's log file), in order.
+
+    Lines that are not JSON log lines (a command's printed summary) are passed over, so
+    tests match on what was logged, not on how the JSON happens to be spaced.
+    """
+    events: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("event"), str):
+            events.append(record["event"])
+    return events
 
 
 def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -56,3 +57,32 @@ def test_console_renderer_on_a_terminal(capsys: pytest.CaptureFixture) -> None:
     assert "partition=2" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def test_a_logger_follows_each_new_configuration(capsys: pytest.CaptureFixture) -> None:
+    """A module-level logger obtained before configuring takes each later level and format."""
+    log = get_logger("gateway.service")
+    configure_logging("WARNING", json=True)
+    log.info("hidden")
+    log.warning("shown", partition=1)
+    configure_logging("DEBUG", json=True)
+    log.debug("now shown")
+    assert [x["event"] for x in _lines(capsys.readouterr().err)] == ["shown", "now shown"]
+    assert log.is_enabled_for(logging.DEBUG)
+
+
+def test_a_closed_stream_loses_the_line_not_the_caller(capsys: pytest.CaptureFixture) -> None:
+    """Lines go to the stderr of the moment; one that cannot be written is dropped without raising."""
+    import sys
+
+    configure_logging("INFO", json=True)
+    log = get_logger("connectors.connect")
+    closed = open(os.devnull, "w")  # noqa: SIM115 - closed on purpose below
+    closed.close()
+    real, sys.stderr = sys.stderr, closed
+    try:
+        log.info("lost")  # a CLI command's captured stderr, closed after the command, behaves so
+    finally:
+        sys.stderr = real
+    log.info("kept")
+    assert [x["event"] for x in _lines(capsys.readouterr().err)] == ["kept"]
