@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.serde import SingleObjectCodec
+from schemas.writer import Sealed
 
 TICKET_PREFIX = "t:"
 DEDUP_PREFIX = "d:"
@@ -53,4 +54,5 @@ class ChangelogCodec:
         (size,) = _LEN.unpack_from(data, 3)
         body = data[7 : 7 + size]
         _, ticket = self._codec.decode_dict(body)
+        ticket["evidence"] = [Sealed(e) for e in ticket["evidence"]]  # as the processor made them
         return TicketState(ticket=ticket, applied_changes=json.loads(data[7 + size :] or b"[]"))

@@ -34,6 +34,7 @@ from schemas.models import (
     Urgency,
 )
 from schemas.serde import Codec
+from schemas.writer import Sealed
 
 log = get_logger(__name__)
 
@@ -94,23 +95,28 @@ def observation(report: dict[str, Any]) -> Observation:
     )
 
 
-def evidence(report_id: str, decision: Decision) -> dict[str, Any]:
-    """A dedup decision in the MergeEvidence shape the Ticket and TicketEvent schemas hold."""
-    return {
-        "report_id": report_id,
-        "candidate_ticket_id": decision.ticket_id,
-        "candidate_report_id": decision.candidate_report_id,
-        "band": decision.band,
-        "score": round(decision.score, 4),
-        "merge_threshold": decision.merge_threshold,
-        "review_threshold": decision.review_threshold,
-        "model_version": decision.model_version,
-        "contributions": [
-            {"feature": c.feature, "level": c.level, "weight": round(c.weight, 4)}
-            for c in decision.contributions
-        ],
-        "explanation": decision.explanation,
-    }
+def evidence(report_id: str, decision: Decision) -> Sealed:
+    """A dedup decision in the MergeEvidence shape the Ticket and TicketEvent schemas hold.
+
+    Sealed: it never changes, so every later encoding of its ticket reuses its bytes.
+    """
+    return Sealed(
+        {
+            "report_id": report_id,
+            "candidate_ticket_id": decision.ticket_id,
+            "candidate_report_id": decision.candidate_report_id,
+            "band": decision.band,
+            "score": round(decision.score, 4),
+            "merge_threshold": decision.merge_threshold,
+            "review_threshold": decision.review_threshold,
+            "model_version": decision.model_version,
+            "contributions": [
+                {"feature": c.feature, "level": c.level, "weight": round(c.weight, 4)}
+                for c in decision.contributions
+            ],
+            "explanation": decision.explanation,
+        }
+    )
 
 
 class PartitionProcessor:

@@ -17,7 +17,7 @@ from connectors.simulator import generate
 from gateway.settings import Settings
 from schemas import EncodeError, SingleObjectCodec, catalog, examples
 from schemas.models import DeadLetterSource, Report, Transport
-from schemas.writer import FastPathError, compile_writer, writer_source
+from schemas.writer import FastPathError, Sealed, compile_writer, writer_source
 
 CURRENT = catalog.current()
 WRITERS = {name: compile_writer(schema.parsed) for name, schema in CURRENT.items()}
@@ -209,3 +209,57 @@ def test_writer_source_is_the_code_that_runs() -> None:
     records = ("Report", "Category", "Location", "AddressParts", "Reporter")
     assert source.count("def ") == len(records) + 1  # the entry point, ``encode``
     compile(source, "<test>", "exec")
+
+
+def test_a_sealed_record_keeps_its_bytes_for_every_writer_of_its_definition() -> None:
+    """Sealed evidence in a ticket and in an event: fastavro's bytes each time, encoded once."""
+    ticket = examples.ticket().model_dump()
+    event = examples.ticket_event().model_dump()
+    plain_ticket, plain_event = fastavro_bytes("Ticket", examples.ticket()), WRITERS["TicketEvent"](event)
+    evidence = Sealed(ticket["evidence"][0])
+    ticket["evidence"] = [evidence]
+    event["evidence"] = evidence
+    assert evidence.encoded is None
+    assert WRITERS["Ticket"](ticket) == plain_ticket
+    kept = evidence.encoded
+    assert kept is not None
+    assert WRITERS["TicketEvent"](event) == plain_event
+    assert WRITERS["Ticket"](ticket) == plain_ticket
+    assert evidence.encoded is kept  # the event's writer and the second ticket reused the bytes
+
+
+def test_a_sealed_record_is_written_afresh_for_another_definition() -> None:
+    """Bytes kept for one definition of a record are never written for a different one of its name."""
+    from fastavro import parse_schema
+
+    def schema(*fields: dict) -> dict:
+        inner = {"type": "record", "name": "Part", "fields": list(fields)}
+        return parse_schema({"type": "record", "name": "Whole", "fields": [{"name": "part", "type": inner}]})
+
+    short = schema({"name": "a", "type": "string"})
+    longer = schema({"name": "a", "type": "string"}, {"name": "b", "type": ["null", "string"]})
+    part = Sealed({"a": "井盖"})
+    first = compile_writer(short)
+    second = compile_writer(longer)
+    assert first is not None
+    assert second is not None
+    assert first({"part": part}) == first({"part": {"a": "井盖"}})
+    with pytest.raises(FastPathError):
+        second({"part": part})  # lacks "b": fastavro's turn, not the bytes kept for `short`
+
+
+def test_a_sealed_record_refuses_changes() -> None:
+    """Kept bytes cannot go stale: every way of changing the dict raises."""
+    part = Sealed({"a": "1"})
+    for change in (
+        lambda: part.__setitem__("a", "2"),
+        lambda: part.__delitem__("a"),
+        lambda: part.update(a="2"),
+        lambda: part.pop("a"),
+        lambda: part.popitem(),
+        lambda: part.clear(),
+        lambda: part.setdefault("b", "2"),
+    ):
+        with pytest.raises(TypeError):
+            change()
+    assert part == {"a": "1"}
