@@ -18,7 +18,7 @@ from rich.console import Console
 
 from connectors.exceptions import ConfigError, ConnectorError, InputFileError, UnknownChannelError
 from connectors.registry import REGISTRY
-from gateway.logs import configure_logging
+from gateway.logs import LogLevel, configure_logging
 from schemas.exceptions import validation_problems
 from schemas.models import DeadLetter, ErrorKind
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the impo
 _err = Console(stderr=True, soft_wrap=True)  # an error names a path: never break it across lines
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Configuration YAML (or set BINGXIAN_CONFIG).")
-LogLevel = typer.Option("INFO", "--log-level", help="Log level.")
+LogLevelOption = typer.Option(LogLevel.INFO, "--log-level", case_sensitive=False, help="Log level.")
 
 
 @contextmanager
@@ -82,7 +82,7 @@ def connect(
         None, "--idle-exit", metavar="SECONDS", help="Stop after this long without input."
     ),
     config: Path | None = ConfigOption,
-    log_level: str = LogLevel,
+    log_level: LogLevel = LogLevelOption,
 ) -> None:
     """Map raw channel topics to `reports` (bad records to `deadletter`), at least once."""
     configure_logging(log_level)
@@ -108,7 +108,9 @@ def import_file(
     channel: str = typer.Option(..., "--channel", help="Channel the file comes from."),
     show: int = typer.Option(20, "--show", min=0, help="Rejected records to list in the summary."),
     config: Path | None = ConfigOption,
-    log_level: str = typer.Option("WARNING", "--log-level", help="Log level."),
+    log_level: LogLevel = typer.Option(
+        LogLevel.WARNING, "--log-level", case_sensitive=False, help="Log level."
+    ),
 ) -> None:
     """Stream a vendor export file into the channel's raw topic (rejects to `deadletter`)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -145,7 +147,7 @@ def ingest_http(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
     port: int = typer.Option(8082, "--port", min=0, max=65535, help="Port to listen on."),
     config: Path | None = ConfigOption,
-    log_level: str = LogLevel,
+    log_level: LogLevel = LogLevelOption,
 ) -> None:
     """Serve POST /v1/ingest/{channel}: native records over HTTP into the raw topics."""
     import uvicorn

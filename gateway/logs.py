@@ -23,10 +23,22 @@ from __future__ import annotations
 import json as stdlib_json
 import logging
 import sys
+from enum import StrEnum
 from typing import Any
 
 import orjson
 import structlog
+
+
+class LogLevel(StrEnum):
+    """The levels ``--log-level`` takes (any case); the CLI refuses others before anything runs."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
 
 _configured = False
 #: Bumped by every ``configure_logging``: a ``Logger`` then binds to the new configuration.
@@ -36,9 +48,9 @@ _generation = 0
 def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
     """Configure structlog and the standard library; a later call replaces the earlier one."""
     global _configured, _generation
-    number = logging.getLevelNamesMapping().get(level.upper())
-    if number is None:
-        raise ValueError(f"unknown log level {level!r} (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+    if level.upper() not in LogLevel.__members__:
+        raise ValueError(f"unknown log level {level!r} ({', '.join(LogLevel)})")
+    number = logging.getLevelNamesMapping()[level.upper()]
     if json is None:
         json = not sys.stderr.isatty()
     shared: list[Any] = [

@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from gateway.logs import configure_logging
+from gateway.logs import LogLevel, configure_logging
 
 _err = Console(stderr=True, soft_wrap=True)  # an error names a path: never break it across lines
 _out = Console()
@@ -67,7 +67,7 @@ def run(
     idle_exit: float | None = typer.Option(
         None, help="Stop after this many seconds without input (tests, demos)."
     ),
-    log_level: str = typer.Option("INFO", help="Log level."),
+    log_level: LogLevel = typer.Option(LogLevel.INFO, case_sensitive=False, help="Log level."),
 ) -> None:
     """Run the gateway service: reports → dedup → tickets, exactly once."""
     configure_logging(log_level)

@@ -86,3 +86,16 @@ def test_a_closed_stream_loses_the_line_not_the_caller(capsys: pytest.CaptureFix
         sys.stderr = real
     log.info("kept")
     assert [x["event"] for x in _lines(capsys.readouterr().err)] == ["kept"]
+
+
+@pytest.mark.parametrize("command", [["run"], ["connect", "--all"], ["ingest-http"]])
+def test_an_unknown_log_level_is_a_usage_error_not_a_traceback(command: list[str]) -> None:
+    """`--log-level` takes the five level names in any case; anything else stops with exit 2."""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--log-level", "loud"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--log-level'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
