@@ -4,8 +4,9 @@ For each channel, simulated native records (``connectors.simulator.generate``, v
 ones only) go through exactly what ``bingxian connect`` does with a batch — decode and
 validate the native models, map them to Reports (``Ingestor.ingest_many``, stage by
 stage over batches of ``connectors.connect.batch_size``), encode each with the
-configured codec — and, in the same run, the same Reports are written with ``fastavro.schemaless_writer``
-alone (pre-dumped dicts: the floor any Avro-producing connector pays). The ratio of the
+configured codec — and, in the same run, the same Reports are written with
+``fastavro.schemaless_writer`` alone (pre-dumped dicts: the floor any Avro-producing
+connector pays). The ratio of the
 two is the figure to watch; rates are records per CPU-second of this one process
 (``time.process_time``, best of ``--repeat``), i.e. per core, so other load on the
 machine distorts them less than wall time would.

@@ -49,10 +49,14 @@ class Sealed(dict):  # type: ignore[type-arg]
     """A record as a dict that no longer changes, so the writer keeps its bytes after the first write.
 
     The gateway re-encodes a ticket on every change (a merge, each status change), and each
-    time wrote again its kept merge evidence, a tenth of everything the gateway does per
-    report; evidence never changes once decided. Any writer of the same record definition
+    time wrote again its kept merge evidence: ~8 % of its processing time (py-spy), for
+    values that never change once decided. Any writer of the same record definition
     reuses the bytes (a ticket and the event that carries the same evidence). Changing a
     sealed dict raises ``TypeError``: stale bytes cannot happen by mistake.
+
+    "The same definition" is the record's schema as written out where the writer meets
+    it; a type it names without defining it there is taken to mean the one definition
+    that name has in the catalog the writers are compiled from (``catalog.current()``).
     """
 
     __slots__ = ("encoded",)
