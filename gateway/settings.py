@@ -61,6 +61,13 @@ class TopicSettings(_Section):
     ticket_status: str = "ticket-status"
     department_prefix: str = "tickets."
     changelog: str = "bingxian-gateway-state-changelog"
+    changelog_segment_ms: int = Field(
+        3_600_000,
+        ge=60_000,
+        description="segment.ms of the changelog. The broker never compacts the active segment, and "
+        "Kafka's default (7 days, or 1 GiB) leaves a week of ticket rewrites for every restore to read; "
+        "an hour bounds that part by an hour of traffic.",
+    )
     partitions: int = Field(6, ge=1)
     replication_factor: int = Field(1, ge=1)
     max_record_bytes: int = Field(

@@ -29,7 +29,7 @@ def topic_specs(settings: Settings, departments: Iterable[str] = ()) -> list[Top
         TopicSpec(t.deadletter, n, rf, {**KEEP_A_YEAR, "max.message.bytes": str(t.deadletter_max_bytes)}),
         TopicSpec(t.tickets, n, rf, COMPACT),
         TopicSpec(t.ticket_events, n, rf, KEEP_A_YEAR),
-        TopicSpec(t.changelog, n, rf, COMPACT),
+        TopicSpec(t.changelog, n, rf, {**COMPACT, "segment.ms": str(t.changelog_segment_ms)}),
     ]
     specs += [TopicSpec(t.department(code), n, rf, COMPACT) for code in sorted(set(departments))]
     return specs
