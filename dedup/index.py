@@ -572,7 +572,7 @@ class TicketIndex:
         now_ms = int(now_ms)
         self._clock = max(self._clock, now_ms)
         self._expired_at = max(self._expired_at, now_ms)
-        due: dict[str, int] = {}
+        due: set[str] = set()
         heap = self._expiry
         while heap and heap[0][0] < now_ms:
             _, tslot, ticket_id = heapq.heappop(heap)
@@ -580,10 +580,11 @@ class TicketIndex:
             # Skip entries of a ticket dropped or reloaded since (another tslot), or whose
             # deadline moved later (its newer entry is still in the heap).
             if ticket is not None and ticket.tslot == tslot and self._deadline(ticket) < now_ms:
-                due[ticket_id] = tslot
-        # In the order the tickets were added (tslot), as a scan of ``_tickets`` would drop
-        # them: the changelog's record order does not depend on how expiry finds them.
-        gone = sorted(due, key=due.__getitem__)
+                due.add(ticket_id)
+        # In the order the tickets were opened (event time, then id): the changelog's record
+        # order depends neither on how expiry finds them nor on the order a restore loaded them.
+        tickets = self._tickets
+        gone = sorted(due, key=lambda ticket_id: (tickets[ticket_id].opened_at, ticket_id))
         for ticket_id in gone:
             self._drop(ticket_id)
             self._dirty[ticket_id] = None

@@ -36,6 +36,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from connectors.batches import next_batch
 from dedup import TicketIndex
+from gateway.changelog import LatestPerKey
 from gateway.health import HealthServer, Heartbeat
 from gateway.logs import get_logger, librdkafka_logger
 from gateway.metrics import GatewayMetrics
@@ -456,7 +457,7 @@ class GatewayService:
         assert self._restore_consumer is not None
         processor = self._new_processor(partition)
         started = time.monotonic()
-        count = restore_partition(
+        restored = restore_partition(
             self._restore_consumer,
             self.topics.changelog,
             partition,
@@ -469,7 +470,8 @@ class GatewayService:
         log.info(
             "partition restored",
             partition=partition,
-            changelog_records=count,
+            changelog_records=restored.records,
+            applied=restored.applied,
             tickets=len(processor.tickets),
             seconds=round(elapsed, 3),
         )
@@ -578,6 +580,14 @@ def watermarks(consumer: Consumer, tp: TopicPartition, *, timeout_s: float) -> t
             time.sleep(0.2)
 
 
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What a restore read (every committed record) and applied (each key's last record)."""
+
+    records: int
+    applied: int
+
+
 def restore_partition(
     consumer: Consumer,
     topic: str,
@@ -586,16 +596,18 @@ def restore_partition(
     *,
     timeout_s: float,
     progress: Callable[[int], None] | None = None,
-) -> int:
-    """Apply every committed changelog record of ``partition`` to ``processor``; returns the count.
+) -> Restored:
+    """Rebuild ``processor`` from every committed changelog record of ``partition``.
 
     Reads with ``read_committed`` until the partition-EOF event reports the end at the
     high watermark seen at the start: a transaction still open (a crashed owner's, until
     its timeout) holds the stable offset back, and the restore waits for it to resolve.
+    Only each key's last record is applied (``LatestPerKey``): the part of the log the
+    broker has not compacted yet costs a read, not a decode.
     """
+    latest = LatestPerKey()
     tp = TopicPartition(topic, partition)
     low, high = watermarks(consumer, tp, timeout_s=timeout_s)
-    count = 0
     if high > low:
         consumer.assign([TopicPartition(topic, partition, low)])
         deadline = time.monotonic() + timeout_s
@@ -613,17 +625,19 @@ def restore_partition(
                         if error.code() == KafkaError._PARTITION_EOF and message.offset() >= high:
                             done = True
                         continue
-                    processor.restore(message.key().decode(), message.value())
-                    count += 1
+                    latest.add(message.key().decode(), message.value())
                 if done:
                     break
-                if progress is not None and count >= next_report:
-                    progress(count)
+                if progress is not None and latest.records >= next_report:
+                    progress(latest.records)
                     next_report += 50_000
         finally:
             consumer.unassign()
+    survivors = latest.survivors()
+    for key, value in survivors:
+        processor.restore(key, value)
     processor.finish_restore()
-    return count
+    return Restored(records=latest.records, applied=len(survivors))
 
 
 def _positions(consumer: Consumer, consumed: dict[tuple[str, int], int]) -> list[TopicPartition]:

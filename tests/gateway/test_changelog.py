@@ -1,0 +1,98 @@
+"""Restoring from each key's last changelog record: the state a whole history restores to."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup import TicketIndex, load_model
+from gateway.changelog import LatestPerKey
+from gateway.processor import Emit, PartitionProcessor
+from gateway.routing import Router, load_catalogue
+from gateway.settings import Settings
+from gateway.workload import build
+from schemas import SingleObjectCodec
+from schemas.models import DeadLetterSource, Transport
+
+SETTINGS = Settings()
+CODEC = SingleObjectCodec()
+ROUTER = Router(load_catalogue())
+MODEL = load_model(None)
+CHANGELOG = SETTINGS.topics.changelog
+
+
+def processor() -> PartitionProcessor:
+    return PartitionProcessor(0, index=TicketIndex(MODEL), router=ROUTER, codec=CODEC, topics=SETTINGS.topics)
+
+
+@cache
+def workload(seed: int) -> tuple[bytes, ...]:
+    """Simulated reports and their status changes, as the gateway consumes them (one partition)."""
+    return tuple(item.value for item in build(SETTINGS, reports=300, seed=seed).items)
+
+
+def feed(p: PartitionProcessor, values: tuple[bytes, ...], flush_every: int) -> list[Emit]:
+    """Apply ``values`` with a changelog flush every ``flush_every`` records (one per transaction)."""
+    out: list[Emit] = []
+    for n, value in enumerate(values, 1):
+        name, datum = CODEC.decode_dict(value)
+        if name == "Report":
+            out += p.on_report(datum)
+        else:
+            source = DeadLetterSource(transport=Transport.KAFKA, topic="reports", partition=0, offset=n)
+            out += p.on_status(datum, source, value)
+        if n % flush_every == 0:
+            out += p.flush_changelog(CHANGELOG)
+    return out + p.flush_changelog(CHANGELOG)
+
+
+keys = st.sampled_from(["t:a", "t:b", "d:a", "d:b", "t:c"])
+values = st.one_of(st.none(), st.binary(min_size=1, max_size=4))
+
+
+@given(st.lists(st.tuples(keys, values), max_size=40))
+def test_each_key_keeps_its_last_record_in_the_order_of_the_last_records(
+    records: list[tuple[str, bytes | None]],
+) -> None:
+    latest = LatestPerKey()
+    for key, value in records:
+        latest.add(key, value)
+    last_at = {key: n for n, (key, _) in enumerate(records)}
+    expected = sorted((n, key) for key, n in last_at.items() if records[n][1] is not None)
+    assert latest.survivors() == [(key, records[n][1]) for n, key in expected]
+    assert latest.records == len(records)
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    seed=st.sampled_from([3, 11, 29]),
+    flush_every=st.integers(1, 80),
+    cut=st.floats(0.2, 0.9),
+)
+def test_restore_from_the_last_records_continues_like_a_restore_from_the_whole_history(
+    seed: int, flush_every: int, cut: float
+) -> None:
+    """Same outputs and same changelog afterwards, so a partly compacted log changes no decision."""
+    values = workload(seed)
+    split = int(len(values) * cut)
+    original = processor()
+    history = [(e.key, e.value) for e in feed(original, values[:split], flush_every) if e.topic == CHANGELOG]
+    latest = LatestPerKey()
+    for key, value in history:
+        latest.add(key, value)
+    assert len(latest.survivors()) < len(history)  # the history rewrote keys: a real test of both paths
+
+    from_history, from_latest = processor(), processor()
+    for key, value in history:
+        from_history.restore(key, value)
+    for key, value in latest.survivors():
+        from_latest.restore(key, value)
+    for p in (from_history, from_latest):
+        p.finish_restore()
+
+    rest = values[split:]
+    expected = feed(original, rest, flush_every)
+    assert feed(from_latest, rest, flush_every) == expected
+    assert feed(from_history, rest, flush_every) == expected
