@@ -189,9 +189,13 @@ class Normalizer:
     def clean_text(
         self, title: str, description: str, address: str, road: str | None, compound: str | None
     ) -> str:
-        """Title and description with stock phrases, address and punctuation removed."""
-        title = convert_unit_numerals(nfkc(title)).lower()
-        description = convert_unit_numerals(nfkc(description)).lower()
+        """Title and description with stock phrases, address and punctuation removed.
+
+        Both arrive NFKC-normalised with unit numerals converted: ``normalize`` does that
+        once per report, for this and for the address search in the description.
+        """
+        title = title.lower()
+        description = description.lower()
         text = description if title and title in description else f"{title}。{description}"
         if self._stock is not None:
             text = self._stock.sub(" ", text)
@@ -201,11 +205,10 @@ class Normalizer:
         text = self._address_spans.sub(" ", text)
         return _NOT_WORD.sub("", text)
 
-    def _described(self, obs: Observation) -> str:
-        described = convert_unit_numerals(nfkc(obs.description))
+    def _described(self, description: str) -> str:
         if self._stock is not None:
-            described = self._stock.sub("，", described)  # a boundary, so 反映张杨路 is not a road
-        return described
+            return self._stock.sub("，", description)  # a boundary, so 反映张杨路 is not a road
+        return description
 
     def normalize(self, obs: Observation) -> NormalizedReport:
         """The comparable features of ``obs`` (cached on the object for this normaliser)."""
@@ -213,17 +216,19 @@ class Normalizer:
         if cached is not None and cached[0] is self:
             return cached[1]  # type: ignore[no-any-return]
         address = convert_unit_numerals(nfkc(obs.address))
+        description = convert_unit_numerals(nfkc(obs.description))  # once: the steps below share it
         parsed = self.hints.parse(address, obs.district_code)
         if parsed.road is None and parsed.compound is None:
             # Callers often give the place only in the description.
-            found = self.hints.find_in_text(self._described(obs), parsed.district_code)
+            found = self.hints.find_in_text(self._described(description), parsed.district_code)
             if found.road is not None or found.compound is not None:
                 parsed = found
         else:
-            _other_name_from_description(parsed, self.hints.find_in_text(self._described(obs)))
+            _other_name_from_description(parsed, self.hints.find_in_text(self._described(description)))
         if parsed.building is None or parsed.room is None:
-            _units_from_description(parsed, convert_unit_numerals(nfkc(obs.description)))
-        text = self.clean_text(obs.title, obs.description, address, parsed.road, parsed.compound)
+            _units_from_description(parsed, description)
+        title = convert_unit_numerals(nfkc(obs.title))
+        text = self.clean_text(title, description, address, parsed.road, parsed.compound)
         objects = self.lexicon.objects.find(text)
         symptoms = self.lexicon.symptoms.find(text)
         lat, lon = _coordinate(obs.lat, obs.lon)
