@@ -57,7 +57,7 @@ class IndexStats:
 class Candidates:
     """The stored reports one observation is compared with, and the levels of each comparison."""
 
-    __slots__ = ("comparison", "dropped", "open_now", "rows", "ticket_ids")
+    __slots__ = ("aliases", "comparison", "dropped", "open_now", "rows", "ticket_ids")
 
     def __init__(
         self,
@@ -66,12 +66,14 @@ class Candidates:
         ticket_ids: list[str],
         comparison: Comparison,
         dropped: int,
+        aliases: np.ndarray | None = None,
     ) -> None:
         self.rows = rows
         self.open_now = open_now  # False: a recently closed ticket (recurrence candidate)
         self.ticket_ids = ticket_ids
         self.comparison = comparison
         self.dropped = dropped
+        self.aliases = aliases  # rows compared as the report's place under its other name
 
 
 class _Ticket:
@@ -136,6 +138,9 @@ class TicketIndex:
         self.decisions = 0
         self.capped_decisions = 0
         self.dropped_candidates = 0
+        # The last decision's report, candidate rows, scores and alias rows: a merge that
+        # follows reuses the score against the ticket's primary (``_strength``).
+        self._decided: tuple[NormalizedReport, np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -301,15 +306,15 @@ class TicketIndex:
             idx, open_now, dropped = self._cap(idx, open_now)
         if len(idx) == 0:
             return None
-        comparison = compare(
-            norm, self._hashed(norm), self._unclassified_h, store, idx, self._alias_rows(norm, idx)
-        )
+        aliases = self._alias_rows(norm, idx)
+        comparison = compare(norm, self._hashed(norm), self._unclassified_h, store, idx, aliases)
         return Candidates(
             idx,
             open_now,
             [store.ticket_ids[i] for i in idx],
             comparison,
             dropped,  # type: ignore[misc]
+            aliases,
         )
 
     def is_open(self, ticket_id: str, at_ms: int) -> bool:
@@ -318,7 +323,7 @@ class TicketIndex:
         return ticket is not None and (ticket.closed_at is None or ticket.closed_at > at_ms)
 
     def decide(self, obs: Observation) -> Decision:
-        """MERGE into an open ticket, REVIEW, or NEW. Mutates nothing but the metric counters."""
+        """MERGE into an open ticket, REVIEW, or NEW. Changes no ticket: counts, and keeps its scores."""
         self.decisions += 1
         model = self.model
         if obs.filing_only:
@@ -332,6 +337,7 @@ class TicketIndex:
         store = self._store
         idx, open_now, comparison, dropped = found.rows, found.open_now, found.comparison, found.dropped
         scores = comparison.score(self._tables)
+        self._decided = (self.normalize(obs), idx, scores, found.aliases)
         best_open = self._best(idx, scores, open_now)
         best_closed = self._best(idx, scores, ~open_now)
 
@@ -473,6 +479,7 @@ class TicketIndex:
         return row
 
     def _remove_row(self, row: int) -> None:
+        self._decided = None  # its row numbers may name other reports from now on
         norm = self._store.norms[row]
         assert norm is not None
         for key in self._own_keys(norm):
@@ -499,7 +506,19 @@ class TicketIndex:
         self._advance(norm.time_ms)
 
     def _strength(self, ticket: _Ticket, norm: NormalizedReport) -> float:
-        """Score of ``norm`` against the ticket's primary report."""
+        """Score of ``norm`` against the ticket's primary report.
+
+        Usually the decision that led to this merge has scored exactly that pair already:
+        a score is a function of the two reports alone, so it is taken from there unless
+        the primary was compared as an alias of the report's place (``compare`` without
+        aliases scores it otherwise) or was not among the candidates.
+        """
+        decided = self._decided
+        if decided is not None and decided[0] is norm:
+            _, rows, scores, aliases = decided
+            hit = np.flatnonzero(rows == ticket.primary)
+            if len(hit) and (aliases is None or not aliases[hit[0]]):
+                return float(scores[hit[0]])
         idx = np.array([ticket.primary], dtype=np.int64)
         comparison = compare(norm, self._hashed(norm), self._unclassified_h, self._store, idx)
         return float(comparison.score(self._tables)[0])

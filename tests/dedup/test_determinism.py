@@ -132,3 +132,56 @@ def test_changelog_restore_with_late_reports_decides_identically(spec, late, dat
     original, restored = rebuilt_from_changelog(items, cut, SHORT)
     assert len(restored) == len(original)
     assert run(restored, observations(spec, late)[cut:]) == run(original, items[cut:])
+
+
+# One compound under its two names (凉城新村 = 凉城路700弄), as lane, as compound and as both:
+# a merge's primary may then have been compared as an alias of the report's place.
+PLACES = [
+    ("虹口区凉城路700弄5号", "凉城新村5号楼家里没有水"),
+    ("虹口区凉城新村5号楼", "家里没有水"),
+    ("虹口区凉城路700弄5号", "家里没有水"),
+]
+
+
+def aliased(spec):
+    out, t = [], 0
+    for i, (place, minutes, metres) in enumerate(spec):
+        t += minutes * 60_000
+        address, text = PLACES[place]
+        obs = Observation(
+            report_id=f"W{i}",
+            event_time_ms=t,
+            category_code="0903",
+            description=text,
+            address=address,
+            lat=31.29,
+            lon=121.47 + metres / 95_000,
+        )
+        out.append(obs)
+    return out
+
+
+@CASES
+@given(
+    st.lists(report, min_size=1, max_size=30),
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 120), st.integers(0, 60)), max_size=15),
+)
+def test_a_merge_keeps_the_member_strength_a_fresh_comparison_gives(spec, water):
+    """The strength a merge reuses from its decision equals a comparison made without one.
+
+    One index decides and merges (the strength against the primary comes from the
+    decision's scores); the other only applies the same merges (it compares afresh).
+    Their snapshots hold the same members with the same strengths.
+    """
+    deciding, applying = TicketIndex(MODEL), TicketIndex(MODEL)
+    stream = [obs for obs, _ in fresh(spec)] + aliased(water)
+    twins = [obs for obs, _ in fresh(spec)] + aliased(water)
+    for obs, twin in zip(stream, twins, strict=True):
+        d = deciding.decide(obs)
+        if d.band == "MERGE":
+            deciding.add_member(d.ticket_id, obs)
+            applying.add_member(d.ticket_id, twin)
+        else:
+            deciding.open_ticket(obs.report_id, obs)
+            applying.open_ticket(twin.report_id, twin)
+    assert deciding.snapshot() == applying.snapshot()
