@@ -125,7 +125,18 @@ def gateway_throughput(bootstrap: str, settings, total: int) -> float:
     elapsed = time.perf_counter() - started
     service.stop()
     thread.join(60)
+    commits, waited = _observed(service.metrics.registry, "bingxian_transaction_commit_seconds")
+    print(
+        f"  {commits:.0f} transactions; commit_transaction() waited {waited:.1f}s in all, "
+        f"{waited / elapsed:.0%} of the gateway's run"
+    )
     return elapsed
+
+
+def _observed(registry, histogram: str) -> tuple[float, float]:
+    """(count, sum) of a histogram in a metrics registry."""
+    count = registry.get_sample_value(f"{histogram}_count") or 0.0
+    return count, registry.get_sample_value(f"{histogram}_sum") or 0.0
 
 
 def scale_out(bootstrap: str, settings, instances: int, workdir: Path) -> tuple[float, int]:
