@@ -30,6 +30,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from connectors.batches import next_batch
 from dedup import TicketIndex, load_model
 from gateway.changelog import LatestPerKey
 from gateway.localkafka import LocalKafka
@@ -80,7 +81,7 @@ def new_processor(settings: Settings) -> PartitionProcessor:
 
 
 def restore_consumer(bootstrap: str) -> Consumer:
-    """Configured as the service's restore consumer."""
+    """Configured as the service's restore consumer (``GatewayService.run``)."""
     return Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -88,6 +89,7 @@ def restore_consumer(bootstrap: str) -> Consumer:
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
+            "fetch.wait.max.ms": 10,
         }
     )
 
@@ -101,7 +103,7 @@ def plain_read(bootstrap: str, topic: str) -> tuple[float, int]:
     start = time.perf_counter()
     done = False
     while not done:
-        for message in consumer.consume(5000, 0.5):
+        for message in next_batch(consumer, 5000, 0.5):
             error = message.error()
             if error is None:
                 count += 1
