@@ -19,10 +19,8 @@ the same process run, so the ratio between them is the figure to watch:
 
     python -m bench.e2e --reports 200000 --rate 500 --seconds 40 --warmup 10 --restart --instances 1,2
 
-The live run starts a new gateway on new topics, so its first seconds pay one-off costs
-(the first transactions over a hundred fresh partitions keep the coordinator busy for
-about a second, measured with ``debug=eos``); the latency is printed for the whole run
-and for the reports sent after ``--warmup`` seconds, the running service's figure.
+The live run starts a new gateway on new topics; the latency is printed for the whole
+run, its first seconds included, and for the reports sent after ``--warmup`` seconds.
 ``--restart`` then times a second live run through a new gateway over the same topics
 (what an operator's restart or a crash recovery costs in latency).
 """
