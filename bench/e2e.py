@@ -43,13 +43,13 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from gateway.localkafka import LocalKafka
 from gateway.logs import configure_logging
 from gateway.routing import load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings
 from gateway.testing import (
     GatewayProcess,
+    bench_cluster,
     committed_offsets,
     end_offsets,
     isolated_settings,
@@ -348,12 +348,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     configure_logging("WARNING")
-    broker = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        broker = LocalKafka(Path(".bingxian") / f"bench-kafka-{uuid.uuid4().hex[:6]}")
-        bootstrap = broker.start()
-    try:
+    with bench_cluster() as bootstrap:
         cpu = platform.processor() or platform.machine()
         print(
             f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -396,9 +391,6 @@ def main() -> None:
             print(f"restarted gateway, same topics and instance id: {len(timeline)}/{sent} seen")
             print_latency(timeline, args.warmup)
         print(f"finished {datetime.now(UTC).isoformat(timespec='seconds')}")
-    finally:
-        if broker is not None:
-            broker.stop()
 
 
 if __name__ == "__main__":

@@ -26,20 +26,18 @@ import platform
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from connectors.batches import next_batch
 from dedup import TicketIndex, load_model
 from gateway.changelog import LatestPerKey
-from gateway.localkafka import LocalKafka
 from gateway.logs import configure_logging
 from gateway.processor import PartitionProcessor
 from gateway.routing import Router, load_catalogue
 from gateway.service import restore_partition
 from gateway.settings import Settings
-from gateway.testing import produce_all
+from gateway.testing import bench_cluster, produce_all
 from gateway.topics import TopicSpec, ensure_topics
 from gateway.topology import COMPACT
 from gateway.workload import build
@@ -153,12 +151,7 @@ def main() -> None:
         assert len(processor.tickets) == held, "a restore must hold what the writer held"
         row(label, len(records), elapsed)
 
-    broker = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        broker = LocalKafka(Path(".bingxian") / f"bench-kafka-{uuid.uuid4().hex[:6]}")
-        bootstrap = broker.start()
-    try:
+    with bench_cluster() as bootstrap:
         topic = f"bench-changelog-{uuid.uuid4().hex[:6]}"
         ensure_topics(bootstrap, [TopicSpec(topic, 1, config=COMPACT)])
         produce_all(bootstrap, topic, history)
@@ -176,9 +169,6 @@ def main() -> None:
         row("restore_partition", restored.records, restore_s)
         print(f"ratio plain read / restore: {read_s / restore_s:.2f}")
         print(f"finished {datetime.now(UTC).isoformat(timespec='seconds')}")
-    finally:
-        if broker is not None:
-            broker.stop()
 
 
 if __name__ == "__main__":

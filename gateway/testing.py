@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from pydantic import SecretStr
 from pydantic_core import to_jsonable_python
 
+from gateway.localkafka import LocalKafka
 from gateway.settings import GatewaySettings, KafkaSettings, Settings, TopicSettings
 
 
@@ -301,3 +303,21 @@ def wait_caught_up(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{group} did not reach the end of {topic}: {committed} < {ends}")
         time.sleep(every_s)
+
+
+@contextmanager
+def bench_cluster() -> Iterator[str]:
+    """Bootstrap servers for a benchmark: ``KAFKA_BOOTSTRAP_SERVERS`` when set, else a local broker.
+
+    The local broker runs from the Maven jar cache for the ``with`` block, in a fresh
+    directory under ``.bingxian/``, and is stopped after it.
+    """
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap:
+        yield bootstrap
+        return
+    broker = LocalKafka(Path(".bingxian") / f"bench-kafka-{uuid.uuid4().hex[:6]}")
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()
