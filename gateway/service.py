@@ -466,7 +466,9 @@ class GatewayService:
             partition,
             processor,
             timeout_s=self.settings.gateway.restore_timeout_s,
-            progress=lambda n: log.info("restoring", partition=partition, records=n),
+            progress=lambda read, applied: log.info(
+                "restoring", partition=partition, records=read, applied=applied
+            ),
         )
         elapsed = time.monotonic() - started
         self.metrics.restore_seconds.observe(elapsed)
@@ -598,7 +600,8 @@ def restore_partition(
     processor: PartitionProcessor,
     *,
     timeout_s: float,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    progress_every: int = 50_000,
 ) -> Restored:
     """Rebuild ``processor`` from every committed changelog record of ``partition``.
 
@@ -606,7 +609,9 @@ def restore_partition(
     high watermark seen at the start: a transaction still open (a crashed owner's, until
     its timeout) holds the stable offset back, and the restore waits for it to resolve.
     Only each key's last record is applied (``LatestPerKey``): the part of the log the
-    broker has not compacted yet costs a read, not a decode.
+    broker has not compacted yet costs a read, not a decode. ``progress(read, applied)``
+    is called every ``progress_every`` records read, then every ``progress_every`` keys
+    applied, so that neither phase of a long restore is silent.
     """
     latest = LatestPerKey()
     tp = TopicPartition(topic, partition)
@@ -614,7 +619,7 @@ def restore_partition(
     if high > low:
         consumer.assign([TopicPartition(topic, partition, low)])
         deadline = time.monotonic() + timeout_s
-        next_report = 50_000
+        next_report = progress_every
         try:
             while True:
                 if time.monotonic() > deadline:
@@ -634,13 +639,15 @@ def restore_partition(
                 if done:
                     break
                 if progress is not None and latest.records >= next_report:
-                    progress(latest.records)
-                    next_report += 50_000
+                    progress(latest.records, 0)
+                    next_report += progress_every
         finally:
             consumer.unassign()
     survivors = latest.survivors()
-    for key, value in survivors:
+    for applied, (key, value) in enumerate(survivors, 1):
         processor.restore(key, value)
+        if progress is not None and applied % progress_every == 0:
+            progress(latest.records, applied)
     processor.finish_restore()
     return Restored(records=latest.records, applied=len(survivors))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from confluent_kafka import Consumer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,10 @@ from dedup import TicketIndex, load_model
 from gateway.changelog import LatestPerKey
 from gateway.processor import Emit, PartitionProcessor
 from gateway.routing import Router, load_catalogue
+from gateway.service import restore_partition
 from gateway.settings import Settings
+from gateway.testing import produce_all
+from gateway.topology import COMPACT
 from gateway.workload import build
 from schemas import SingleObjectCodec
 from schemas.models import DeadLetterSource, Transport
@@ -96,3 +100,43 @@ def test_restore_from_the_last_records_continues_like_a_restore_from_the_whole_h
     expected = feed(original, rest, flush_every)
     assert feed(from_latest, rest, flush_every) == expected
     assert feed(from_history, rest, flush_every) == expected
+
+
+def test_restore_partition_reads_the_topic_applies_the_last_records_and_reports_both_phases(
+    kafka: str, topic_factory
+) -> None:
+    """Against the real broker: it holds what the writer held, and progress covers both phases."""
+    values = workload(3)[:400]
+    writer = processor()
+    history = [(e.key, e.value) for e in feed(writer, values, 40) if e.topic == CHANGELOG]
+    topic = topic_factory(1, COMPACT)
+    produce_all(kafka, topic, history)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka,
+            "group.id": f"restore-{topic}",
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+            "fetch.wait.max.ms": 10,
+        }
+    )
+    calls: list[tuple[int, int]] = []
+    restored = processor()
+    try:
+        outcome = restore_partition(
+            consumer, topic, 0, restored, timeout_s=60, progress=lambda *n: calls.append(n), progress_every=50
+        )
+    finally:
+        consumer.close()
+
+    latest = LatestPerKey()
+    for key, value in history:
+        latest.add(key, value)
+    assert (outcome.records, outcome.applied) == (len(history), len(latest.survivors()))
+    assert restored.tickets == writer.tickets
+    reading = [read for read, applied in calls if applied == 0]
+    applying = [applied for _, applied in calls if applied > 0]
+    assert reading  # at least one report while reading (the history is over 50 records)
+    assert reading == sorted(reading)
+    assert reading[-1] <= len(history)
+    assert applying == list(range(50, outcome.applied + 1, 50))
