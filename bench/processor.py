@@ -26,9 +26,8 @@ from gateway.logs import configure_logging
 from gateway.processor import PartitionProcessor
 from gateway.routing import Router, load_catalogue
 from gateway.settings import Settings
-from gateway.workload import build
+from gateway.workload import build, feed
 from schemas import SingleObjectCodec
-from schemas.models import DeadLetterSource, Transport
 
 
 def main() -> None:
@@ -62,18 +61,8 @@ def main() -> None:
         codec=codec,
         topics=settings.topics,
     )
-    emitted = 0
     start = time.process_time()
-    for n, value in enumerate(values):
-        name, datum = codec.decode_dict(value)
-        if name == "Report":
-            emitted += len(processor.on_report(datum))
-        else:
-            source = DeadLetterSource(transport=Transport.KAFKA, topic="reports", partition=0, offset=n)
-            emitted += len(processor.on_status(datum, source, value))
-        if n % batch == batch - 1:
-            emitted += len(processor.flush_changelog(settings.topics.changelog))
-    emitted += len(processor.flush_changelog(settings.topics.changelog))
+    emitted = len(feed(processor, values, flush_every=batch))
     processor_s = time.process_time() - start
 
     s = processor.stats

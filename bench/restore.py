@@ -40,9 +40,8 @@ from gateway.settings import Settings
 from gateway.testing import bench_cluster, produce_all
 from gateway.topics import TopicSpec, ensure_topics
 from gateway.topology import COMPACT
-from gateway.workload import build
+from gateway.workload import build, feed
 from schemas import SingleObjectCodec
-from schemas.models import DeadLetterSource, Transport
 
 Record = tuple[str, bytes | None]
 
@@ -50,21 +49,9 @@ Record = tuple[str, bytes | None]
 def changelog_history(settings: Settings, reports: int, seed: int) -> tuple[list[Record], int]:
     """The changelog one partition processor writes for the workload, and the tickets it holds."""
     processor = new_processor(settings)
-    codec = SingleObjectCodec()
-    topic = settings.topics.changelog
-    batch = settings.gateway.batch_size
-    history: list[Record] = []
     values = [item.value for item in build(settings, reports=reports, seed=seed).items]
-    for n, value in enumerate(values):
-        name, datum = codec.decode_dict(value)
-        if name == "Report":
-            processor.on_report(datum)
-        else:
-            source = DeadLetterSource(transport=Transport.KAFKA, topic="reports", partition=0, offset=n)
-            processor.on_status(datum, source, value)
-        if n % batch == batch - 1:
-            history += [(e.key, e.value) for e in processor.flush_changelog(topic)]
-    history += [(e.key, e.value) for e in processor.flush_changelog(topic)]
+    outputs = feed(processor, values, flush_every=settings.gateway.batch_size)
+    history = [(e.key, e.value) for e in outputs if e.topic == settings.topics.changelog]
     return history, len(processor.tickets)
 
 

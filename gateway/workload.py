@@ -9,12 +9,14 @@ ticket closures into the lifecycle a department would really post
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from connectors.ingest import Ingestor
 from connectors.simulator import generate
+from gateway.processor import Emit, PartitionProcessor
 from gateway.settings import Settings
 from schemas import ids
 from schemas.models import DeadLetterSource, Report, TicketStatus, TicketStatusChange, Transport
@@ -95,3 +97,24 @@ def build(settings: Settings, *, reports: int, seed: int, malformed: float = 0.0
             )
     timed.sort(key=lambda t: (t[0], t[1]))
     return Workload([item for _, _, item in timed], mapped, dead, truth)
+
+
+def feed(processor: PartitionProcessor, values: Iterable[bytes], *, flush_every: int) -> list[Emit]:
+    """Apply ``reports`` records (Reports and status changes) to one partition processor, without Kafka.
+
+    The changelog is flushed every ``flush_every`` records and at the end, as the
+    service does once per transaction; returns every output in order. For benchmarks
+    and tests that need the processor's work, or its changelog, without a broker.
+    """
+    codec, changelog = processor.codec, processor.topics.changelog
+    out: list[Emit] = []
+    for n, value in enumerate(values, 1):
+        name, datum = codec.decode_dict(value)
+        if name == "Report":
+            out += processor.on_report(datum)
+        else:
+            source = DeadLetterSource(transport=Transport.KAFKA, topic="reports", partition=0, offset=n)
+            out += processor.on_status(datum, source, value)
+        if n % flush_every == 0:
+            out += processor.flush_changelog(changelog)
+    return out + processor.flush_changelog(changelog)

@@ -10,15 +10,14 @@ from hypothesis import strategies as st
 
 from dedup import TicketIndex, load_model
 from gateway.changelog import LatestPerKey
-from gateway.processor import Emit, PartitionProcessor
+from gateway.processor import PartitionProcessor
 from gateway.routing import Router, load_catalogue
 from gateway.service import restore_partition
 from gateway.settings import Settings
 from gateway.testing import produce_all
 from gateway.topology import COMPACT
-from gateway.workload import build
+from gateway.workload import build, feed
 from schemas import SingleObjectCodec
-from schemas.models import DeadLetterSource, Transport
 
 SETTINGS = Settings()
 CODEC = SingleObjectCodec()
@@ -35,21 +34,6 @@ def processor() -> PartitionProcessor:
 def workload(seed: int) -> tuple[bytes, ...]:
     """Simulated reports and their status changes, as the gateway consumes them (one partition)."""
     return tuple(item.value for item in build(SETTINGS, reports=300, seed=seed).items)
-
-
-def feed(p: PartitionProcessor, values: tuple[bytes, ...], flush_every: int) -> list[Emit]:
-    """Apply ``values`` with a changelog flush every ``flush_every`` records (one per transaction)."""
-    out: list[Emit] = []
-    for n, value in enumerate(values, 1):
-        name, datum = CODEC.decode_dict(value)
-        if name == "Report":
-            out += p.on_report(datum)
-        else:
-            source = DeadLetterSource(transport=Transport.KAFKA, topic="reports", partition=0, offset=n)
-            out += p.on_status(datum, source, value)
-        if n % flush_every == 0:
-            out += p.flush_changelog(CHANGELOG)
-    return out + p.flush_changelog(CHANGELOG)
 
 
 keys = st.sampled_from(["t:a", "t:b", "d:a", "d:b", "t:c"])
@@ -82,7 +66,8 @@ def test_restore_from_the_last_records_continues_like_a_restore_from_the_whole_h
     values = workload(seed)
     split = int(len(values) * cut)
     original = processor()
-    history = [(e.key, e.value) for e in feed(original, values[:split], flush_every) if e.topic == CHANGELOG]
+    before = feed(original, values[:split], flush_every=flush_every)
+    history = [(e.key, e.value) for e in before if e.topic == CHANGELOG]
     latest = LatestPerKey()
     for key, value in history:
         latest.add(key, value)
@@ -97,9 +82,9 @@ def test_restore_from_the_last_records_continues_like_a_restore_from_the_whole_h
         p.finish_restore()
 
     rest = values[split:]
-    expected = feed(original, rest, flush_every)
-    assert feed(from_latest, rest, flush_every) == expected
-    assert feed(from_history, rest, flush_every) == expected
+    expected = feed(original, rest, flush_every=flush_every)
+    assert feed(from_latest, rest, flush_every=flush_every) == expected
+    assert feed(from_history, rest, flush_every=flush_every) == expected
 
 
 def test_restore_partition_reads_the_topic_applies_the_last_records_and_reports_both_phases(
@@ -108,7 +93,7 @@ def test_restore_partition_reads_the_topic_applies_the_last_records_and_reports_
     """Against the real broker: it holds what the writer held, and progress covers both phases."""
     values = workload(3)[:400]
     writer = processor()
-    history = [(e.key, e.value) for e in feed(writer, values, 40) if e.topic == CHANGELOG]
+    history = [(e.key, e.value) for e in feed(writer, values, flush_every=40) if e.topic == CHANGELOG]
     topic = topic_factory(1, COMPACT)
     produce_all(kafka, topic, history)
     consumer = Consumer(
