@@ -351,7 +351,9 @@ class TicketIndex:
         if best_open is not None:
             s = scores[best_open]
             band = MERGE if s >= model.merge_threshold else REVIEW if s >= model.review_threshold else NEW
-            if band == MERGE and conflict[best_open]:
+            if band == MERGE and (
+                conflict[best_open] or self._conflicts_with_primary(obs, found, conflict, best_open)
+            ):
                 band, held_back = REVIEW, True
         recurrence_of = None
         if (
@@ -395,6 +397,30 @@ class TicketIndex:
             candidates_considered=len(idx),
             candidates_dropped=dropped,
         )
+
+    def _conflicts_with_primary(
+        self, obs: Observation, found: Candidates, conflict: np.ndarray, position: int
+    ) -> bool:
+        """Whether the report's problem differs from the primary's of the ticket matched through a member.
+
+        A ticket's problem is the one its primary report named. A member is kept only
+        because it matched the primary, but it may say less (an unclassified category, no
+        object the lexicon knows), so a report of another problem can match the member and
+        still conflict with the primary: merging it would chain two problems together.
+        """
+        if not self.config.review_problem_conflict:
+            return False
+        ticket = self._tickets[found.ticket_ids[position]]
+        row = int(found.rows[position])
+        if row == ticket.primary:
+            return False
+        hit = np.flatnonzero(found.rows == ticket.primary)
+        if len(hit):
+            return bool(conflict[hit[0]])
+        norm = self.normalize(obs)
+        idx = np.array([ticket.primary], dtype=np.int64)
+        primary = compare(norm, self._hashed(norm), self._unclassified_h, self._store, idx)
+        return bool(primary.problem_conflict()[0])
 
     def _empty(self, *, explanation: str) -> Decision:
         return Decision(

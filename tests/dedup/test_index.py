@@ -266,6 +266,45 @@ def test_a_problem_conflict_is_never_merged_automatically(make_index, make_obs):
     assert plain.decide(make_obs(**other_problem)).band == "MERGE"
 
 
+def test_a_report_matching_a_member_must_not_conflict_with_the_primary(make_index, make_obs):
+    """A member that says less than its primary (unclassified, no object) is no way in for another problem.
+
+    The member matched the 路灯 primary on place alone; a 井盖 report matching the member
+    (whether the primary is among the candidates or not) goes to a person, not into the ticket.
+    """
+    model = DedupModel(
+        version="distance-and-caller",
+        weights={
+            "distance": {"d25": 10, "d50": 10, "d100": 0, "d200": -5, "d500": -5, "d1000": -5, "far": -5},
+            "caller": {"same": 10, "differ": 0, "same_other": 0},
+        },
+        merge_threshold=9,
+        review_threshold=5,
+    )
+    vague = {"category_code": "9900", "title": "其他", "description": "这里有问题", "contact_hash": "c1"}
+    manhole = {"category_code": "0602", "title": "井盖破损", "description": "井盖破损"}
+    placed = {"event_time_ms": 2 * HOUR_MS}  # at the primary's door: the primary is a candidate too
+    by_caller = {"event_time_ms": 2 * HOUR_MS, "address": None, "lat": None, "lon": None}
+    by_caller["contact_hash"] = "c1"  # reaches the member alone, through the caller key
+    for query, compared in ((placed, 2), (by_caller, 1)):
+        index = make_index(model)
+        index.open_ticket("T1", make_obs(report_id="A"))
+        member = make_obs(report_id="M", event_time_ms=HOUR_MS, **vague)
+        assert index.decide(member).band == "MERGE"
+        index.add_member("T1", member)
+        found = index.candidates(make_obs(**manhole, **query))
+        assert found is not None
+        assert len(found.rows) == compared
+        d = index.decide(make_obs(**manhole, **query))
+        assert (d.band, d.ticket_id, d.candidate_report_id) == ("REVIEW", "T1", "M")
+        assert "问题不同" in d.explanation
+        assert index.decide(make_obs(**query)).band == "MERGE"  # the primary's own problem still merges
+        plain = make_index(model, review_problem_conflict=False)
+        plain.open_ticket("T1", make_obs(report_id="A"))
+        plain.add_member("T1", member)
+        assert plain.decide(make_obs(**manhole, **query)).band == "MERGE"
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     steps=st.lists(
