@@ -18,6 +18,7 @@ from rich.console import Console
 
 from connectors.exceptions import ConfigError, ConnectorError, InputFileError, UnknownChannelError
 from connectors.registry import REGISTRY
+from gateway.cli_options import ConfigOption, LogLevelOption, QuietLogLevelOption
 from gateway.logs import LogLevel, configure_logging
 from schemas.exceptions import validation_problems
 from schemas.models import DeadLetter, ErrorKind
@@ -26,9 +27,6 @@ if TYPE_CHECKING:  # gateway.settings imports connectors.settings; keep the impo
     from gateway.settings import Settings
 
 _err = Console(stderr=True, soft_wrap=True)  # an error names a path: never break it across lines
-
-ConfigOption = typer.Option(None, "--config", "-c", help="Configuration YAML (or set BINGXIAN_CONFIG).")
-LogLevelOption = typer.Option(LogLevel.INFO, "--log-level", case_sensitive=False, help="Log level.")
 
 
 @contextmanager
@@ -108,9 +106,7 @@ def import_file(
     channel: str = typer.Option(..., "--channel", help="Channel the file comes from."),
     show: int = typer.Option(20, "--show", min=0, help="Rejected records to list in the summary."),
     config: Path | None = ConfigOption,
-    log_level: LogLevel = typer.Option(
-        LogLevel.WARNING, "--log-level", case_sensitive=False, help="Log level."
-    ),
+    log_level: LogLevel = QuietLogLevelOption,
 ) -> None:
     """Stream a vendor export file into the channel's raw topic (rejects to `deadletter`)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn

@@ -24,12 +24,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gateway.cli_options import ConfigOption, LogLevelOption
 from gateway.logs import LogLevel, configure_logging
 
 _err = Console(stderr=True, soft_wrap=True)  # an error names a path: never break it across lines
 _out = Console()
-
-ConfigOption = typer.Option(None, "--config", "-c", help="Configuration YAML (or set BINGXIAN_CONFIG).")
 
 
 def _settings(config: Path | None):  # noqa: ANN202 - Settings is imported lazily
@@ -67,7 +66,7 @@ def run(
     idle_exit: float | None = typer.Option(
         None, help="Stop after this many seconds without input (tests, demos)."
     ),
-    log_level: LogLevel = typer.Option(LogLevel.INFO, case_sensitive=False, help="Log level."),
+    log_level: LogLevel = LogLevelOption,
 ) -> None:
     """Run the gateway service: reports → dedup → tickets, exactly once."""
     configure_logging(log_level)

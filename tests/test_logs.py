@@ -88,7 +88,10 @@ def test_a_closed_stream_loses_the_line_not_the_caller(capsys: pytest.CaptureFix
     assert [x["event"] for x in _lines(capsys.readouterr().err)] == ["kept"]
 
 
-@pytest.mark.parametrize("command", [["run"], ["connect", "--all"], ["ingest-http"]])
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["connect", "--all"], ["ingest-http"], ["import", "export.csv", "--channel", "962121"]],
+)
 def test_an_unknown_log_level_is_a_usage_error_not_a_traceback(command: list[str]) -> None:
     """`--log-level` takes the five level names in any case; anything else stops with exit 2."""
     from typer.testing import CliRunner
