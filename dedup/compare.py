@@ -236,13 +236,14 @@ def compare(
 
     levels["category"] = _category_levels(qh, family_unclassified, store, idx)
 
-    norms = store.norms
     if q.text:
-        texts = [norms[i].text for i in idx]  # type: ignore[union-attr]
+        # Python ints, not NumPy scalars, index the per-row lists: several times faster.
+        rows = [store.norms[i] for i in idx.tolist()]
+        texts = [r.text for r in rows]  # type: ignore[union-attr]
         present = np.array([bool(t) for t in texts], dtype=np.bool_)
         ratio = cdist([q.text], texts, scorer=fuzz.ratio, dtype=np.float32, workers=1)[0]
         levels["text"] = _similarity_levels(ratio, _TEXT_EDGES, present)
-        tokens = [norms[i].tokens for i in idx]  # type: ignore[union-attr]
+        tokens = [r.tokens for r in rows]  # type: ignore[union-attr]
         dice = cdist([q.tokens], tokens, scorer=fuzz.ratio, dtype=np.float32, workers=1)[0]
         levels["tokens"] = _similarity_levels(dice, _TOKEN_EDGES, present)
     else:

@@ -107,6 +107,12 @@ class TicketIndex:
         self.config = config or DedupConfig()
         self.normalizer = Normalizer(self.config)
         self._tables = {f: model.table(f) for f in FEATURES}
+        # Every (feature, level) contribution the model can give, built once: a decision
+        # picks its twelve from here instead of constructing them.
+        self._explained = {
+            f: tuple(Contribution(f, name, float(self._tables[f][i])) for i, name in enumerate(LEVELS[f]))
+            for f in FEATURES
+        }
         self._store = RowStore()
         self._tickets: dict[str, _Ticket] = {}
         self._keys: dict[Key, dict[int, None]] = {}
@@ -311,7 +317,7 @@ class TicketIndex:
         return Candidates(
             idx,
             open_now,
-            [store.ticket_ids[i] for i in idx],
+            [store.ticket_ids[i] for i in idx.tolist()],
             comparison,
             dropped,  # type: ignore[misc]
             aliases,
@@ -468,11 +474,8 @@ class TicketIndex:
         )
 
     def _contributions(self, comparison: Comparison, position: int) -> tuple[Contribution, ...]:
-        out = []
-        for feature in FEATURES:
-            level = int(comparison.levels[feature][position])
-            out.append(Contribution(feature, LEVELS[feature][level], float(self._tables[feature][level])))
-        return tuple(out)
+        levels = comparison.levels
+        return tuple(row[int(levels[f][position])] for f, row in self._explained.items())
 
     # -- writing -------------------------------------------------------------------------------
 
