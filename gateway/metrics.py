@@ -27,6 +27,11 @@ class GatewayMetrics:
             "bingxian_dead_letters", "Inputs sent to the dead-letter topic", registry=r
         )
         self.status_changes = Counter("bingxian_status_changes", "Status changes applied", registry=r)
+        self.released = Counter(
+            "bingxian_open_tickets_released",
+            "Open tickets let go from state after open_retention_days without a change",
+            registry=r,
+        )
         self.routed = Counter(
             "bingxian_tickets_routed", "Tickets routed per department", ["department"], registry=r
         )

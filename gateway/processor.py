@@ -41,6 +41,8 @@ log = get_logger(__name__)
 ACTOR = "bingxian-gateway"
 #: Closed tickets past the retention leave the state once per hour of event time (see ``_advance``).
 RETENTION_PERIOD_MS = 3_600_000
+#: Open tickets without a change for the open retention leave it once per day of event time.
+OPEN_RETENTION_PERIOD_MS = 24 * RETENTION_PERIOD_MS
 _URGENCY_RANK = {u.value: i for i, u in enumerate(Urgency)}
 _OPEN_VALUES = frozenset(s.value for s in OPEN)
 
@@ -69,6 +71,7 @@ class Stats:
     status_changes: int = 0
     status_dropped: int = 0
     dead_letters: int = 0
+    released_open: int = 0
     routed: dict[str, int] = field(default_factory=dict)
 
 
@@ -131,6 +134,7 @@ class PartitionProcessor:
         codec: Codec,
         topics: TopicSettings,
         retention: timedelta = timedelta(days=30),
+        open_retention: timedelta = timedelta(days=180),
         evidence_kept: int = 10,
     ) -> None:
         if evidence_kept < 1:
@@ -141,6 +145,11 @@ class PartitionProcessor:
         self.codec = codec
         self.topics = topics
         self.retention_ms = int(retention.total_seconds() * 1000)
+        # An open ticket no department ever closes would otherwise stay in the state, and in
+        # every restore, for ever. Without any change for this long it is let go: a status
+        # change that comes later is a dead letter (UNKNOWN_TICKET), the tickets topic keeps
+        # its last state, and the release is logged and counted.
+        self.open_retention_ms = int(open_retention.total_seconds() * 1000)
         # A ticket carries the decision that opened it and the latest merges, never all of them:
         # every change re-publishes the whole ticket, so one evidence per merge (~540 bytes) made
         # a hot issue's ticket cost O(merges) per merge and pass Kafka's default 1 MB record limit
@@ -164,6 +173,7 @@ class PartitionProcessor:
         self._dirty: dict[str, bytes | None] = {}  # ticket id -> encoded ticket (None: re-encode)
         self._watermark_ms = 0
         self._expired_at = -(2**62)  # start of the last event-time hour ``expire`` ran for
+        self._released_at = -(2**62)  # start of the last event-time day ``release_stale`` ran for
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -476,6 +486,9 @@ class PartitionProcessor:
         hour = at_ms - at_ms % RETENTION_PERIOD_MS
         if hour > self._expired_at:
             self.expire(hour)
+        day = at_ms - at_ms % OPEN_RETENTION_PERIOD_MS
+        if day > self._released_at:
+            self.release_stale(day)
 
     def expire(self, now_ms: int) -> None:
         """Drop tickets no longer open whose last change is older than the retention at ``now_ms``."""
@@ -491,11 +504,40 @@ class PartitionProcessor:
                 continue  # changed since: its newer entry decides
             due[ticket_id] = seq
         for ticket_id in sorted(due, key=due.__getitem__):  # in the order they retired
-            ticket = self.tickets.pop(ticket_id).ticket
             del self._retired[ticket_id]
-            for report_id in ticket["report_ids"]:
-                self.report_owner.pop(report_id, None)
-            self._dirty[ticket_id] = None
+            self._let_go(ticket_id)
+
+    def release_stale(self, now_ms: int) -> None:
+        """Let go of open tickets without any change for the open retention at ``now_ms``.
+
+        A scan of the tickets held, once per event-time day: open tickets are the city's
+        workload, and a heap entry per change of each (as closed tickets have) would hold
+        every change of the last half year.
+        """
+        self._released_at = max(self._released_at, now_ms)
+        horizon = now_ms - self.open_retention_ms
+        stale = sorted(
+            (changed, ticket_id)
+            for ticket_id, state in self.tickets.items()
+            if ticket_id not in self._retired and (changed := _ms(state.ticket["updated_at"])) < horizon
+        )
+        for changed, ticket_id in stale:
+            status = self.tickets[ticket_id].ticket["status"]
+            self._let_go(ticket_id)
+            self.stats.released_open += 1
+            log.warning(
+                "open ticket released from state",
+                ticket_id=ticket_id,
+                status=status,
+                last_change=datetime.fromtimestamp(changed / 1000, UTC).isoformat(),
+                reason=f"no change for {self.open_retention_ms // 86_400_000} days",
+            )
+
+    def _let_go(self, ticket_id: str) -> None:
+        ticket = self.tickets.pop(ticket_id).ticket
+        for report_id in ticket["report_ids"]:
+            self.report_owner.pop(report_id, None)
+        self._dirty[ticket_id] = None
 
     def flush_changelog(self, topic: str) -> list[Emit]:
         """The state changes since the last flush, for the changelog partition of this partition."""
@@ -540,8 +582,10 @@ class PartitionProcessor:
     def finish_restore(self) -> None:
         """Forget change tracking caused by restoring (the changelog already has it).
 
-        The run that wrote the changelog had already applied retention for the watermark's hour.
+        The run that wrote the changelog had already applied retention for the watermark's hour,
+        and released stale open tickets for its day.
         """
         self._expired_at = self._watermark_ms - self._watermark_ms % RETENTION_PERIOD_MS
+        self._released_at = self._watermark_ms - self._watermark_ms % OPEN_RETENTION_PERIOD_MS
         self._dirty.clear()
         self.index.drain_changes()

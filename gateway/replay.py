@@ -266,6 +266,7 @@ def run_replay(
                 codec=codec,
                 topics=topics,
                 retention=timedelta(days=settings.gateway.retention_days),
+                open_retention=timedelta(days=settings.gateway.open_retention_days),
                 evidence_kept=settings.gateway.ticket_evidence,
             )
             for where, raw in inputs[partition]:

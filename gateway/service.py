@@ -394,7 +394,7 @@ class GatewayService:
         return emit
 
     def _count(self, before: tuple[int, ...], processor: PartitionProcessor) -> None:
-        created, merged, review, filed, dropped, status, status_dropped, dead, capped = (
+        created, merged, review, filed, dropped, status, status_dropped, dead, capped, released = (
             a - b for a, b in zip(_snapshot(processor), before, strict=True)
         )
         m = self.metrics
@@ -408,6 +408,7 @@ class GatewayService:
         m.filed.inc(filed)
         m.status_changes.inc(status)
         m.dead_letters.inc(dead)
+        m.released.inc(released)
         if dropped:
             m.dropped.labels(reason="report already placed").inc(dropped)
         if status_dropped:
@@ -452,6 +453,7 @@ class GatewayService:
             codec=self.codec,
             topics=self.topics,
             retention=timedelta(days=self.settings.gateway.retention_days),
+            open_retention=timedelta(days=self.settings.gateway.open_retention_days),
             evidence_kept=self.settings.gateway.ticket_evidence,
         )
 
@@ -530,6 +532,7 @@ def _snapshot(processor: PartitionProcessor) -> tuple[int, ...]:
         s.status_dropped,
         s.dead_letters,
         processor.index.capped_decisions,
+        s.released_open,
     )
 
 

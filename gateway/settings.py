@@ -132,6 +132,13 @@ class GatewaySettings(_Section):
     )
     dedup_model: Path | None = Field(None, description="Dedup model file; the shipped default if unset.")
     retention_days: int = Field(30, ge=1, description="How long closed tickets stay in state (event time).")
+    open_retention_days: int = Field(
+        180,
+        ge=1,
+        description="How long a ticket still open stays in state without any change (event time): one "
+        "no department ever closes must not grow the state and every restore for ever. A status change "
+        "for it after that is a dead letter (UNKNOWN_TICKET); the release is logged and counted.",
+    )
     ticket_evidence: int = Field(
         10,
         ge=1,

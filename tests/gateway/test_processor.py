@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from dedup import TicketIndex, load_model
+from gateway.logs import configure_logging
 from gateway.processor import Emit, PartitionProcessor
 from gateway.routing import Router, load_catalogue
 from gateway.settings import TopicSettings
@@ -338,6 +340,65 @@ def test_retention_drops_closed_tickets_past_the_horizon_in_the_order_they_close
     # hour 1800 min, horizon 360 min: the other four, in the order they closed
     assert dropped_on(day + 400) == [opened[i] for i in closing_order[1:]]
     assert not any(t in p.tickets for t in opened)
+
+
+def test_open_tickets_without_a_change_leave_the_state_after_the_open_retention(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An open ticket no department touches is let go at the first event-time day past the open
+    retention, logged and counted; one that changed stays, and a closed one follows the closed
+    retention. A processor rebuilt from the changelog before the release lets go of the same ticket.
+    """
+    configure_logging("WARNING", json=True)
+    day = 24 * 60
+
+    def make() -> PartitionProcessor:
+        return PartitionProcessor(
+            0,
+            index=TicketIndex(MODEL),
+            router=ROUTER,
+            codec=CODEC,
+            topics=TOPICS,
+            retention=timedelta(days=30),
+            open_retention=timedelta(days=3),
+        )
+
+    places = [{"address": f"{road}路1号", "lat": 31.0 + 0.05 * i} for i, road in enumerate("东南西北中")]
+    callers = [{"contact_hash": f"{i:032x}"} for i in range(5)]
+    original = make()
+    untouched, accepted, closed = (
+        tickets(original.on_report(report(f"R{i}", i, location=places[i], reporter=callers[i])))[0][
+            "ticket_id"
+        ]
+        for i in range(3)
+    )
+    original.on_status(status(accepted, "ACCEPTED", "a1", 2 * day), SOURCE, b"raw")
+    close(original, closed, 60)
+    restored = make()
+    for emit in original.flush_changelog("changelog"):
+        restored.restore(emit.key, emit.value)
+    restored.finish_restore()
+    capsys.readouterr()
+
+    later = report("R3", 4 * day, location=places[3], reporter=callers[3])  # past T0 + 3 days' midnight
+    outputs = [p.on_report(later) for p in (original, restored)]
+    assert outputs[0] == outputs[1]
+    for p in (original, restored):
+        assert untouched not in p.tickets
+        assert accepted in p.tickets  # changed on day 2: stale only after day 5
+        assert closed in p.tickets  # closed tickets keep the closed retention (30 days)
+        assert p.stats.released_open == 1
+        tombstones = [
+            e.key for e in p.flush_changelog("changelog") if e.value is None and e.key.startswith("t:")
+        ]
+        assert tombstones == [f"t:{untouched}"]
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    released = [x for x in lines if x["event"] == "open ticket released from state"]
+    assert [(x["ticket_id"], x["status"], x["level"]) for x in released] == [
+        (untouched, "DISPATCHED", "warning")
+    ] * 2
+    late = original.on_status(status(untouched, "ACCEPTED", "late", 4 * day + 10), SOURCE, b"raw")
+    assert [decode(e)["error_kind"] for e in late] == ["UNKNOWN_TICKET"]
 
 
 def test_a_possible_duplicate_opens_its_own_ticket_and_asks_for_review() -> None:
