@@ -27,6 +27,11 @@ class GatewayMetrics:
             "bingxian_dead_letters", "Inputs sent to the dead-letter topic", registry=r
         )
         self.status_changes = Counter("bingxian_status_changes", "Status changes applied", registry=r)
+        self.merged_by_person = Counter(
+            "bingxian_tickets_merged_by_person",
+            "Tickets a person merged into the one they repeat (duplicate_of, 人工并单)",
+            registry=r,
+        )
         self.released = Counter(
             "bingxian_open_tickets_released",
             "Open tickets let go from state after open_retention_days without a change",

@@ -72,11 +72,30 @@ class Stats:
     status_dropped: int = 0
     dead_letters: int = 0
     released_open: int = 0
+    merged_by_person: int = 0
     routed: dict[str, int] = field(default_factory=dict)
 
 
 def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
+
+
+def merge_error(ticket: dict[str, Any], change: dict[str, Any], target: dict[str, Any] | None) -> str | None:
+    """Why a person's merge of ``ticket`` into ``change["duplicate_of"]`` cannot be applied, or None."""
+    target_id = change["duplicate_of"]
+    if change["status"] != TicketStatus.CLOSED.value:
+        return f"a merge (duplicate_of {target_id}) closes the ticket: status CLOSED, not {change['status']}"
+    if change["resolution"] is None:
+        return "CLOSED needs a resolution (RESOLVED, UNRESOLVED, NOT_RESPONSIBLE, NO_FURTHER_ACTION)"
+    if ticket["status"] not in _OPEN_VALUES:
+        return f"only an open ticket can be merged into another; it is {ticket['status']}"
+    if target_id == ticket["ticket_id"]:
+        return "a ticket cannot be merged into itself"
+    if target is None:
+        return f"duplicate_of: unknown or expired ticket {target_id} (or not in this ticket's partition)"
+    if target["status"] not in _OPEN_VALUES:
+        return f"duplicate_of: {target_id} is {target['status']}; reports join open tickets only"
+    return None
 
 
 def observation(report: dict[str, Any]) -> Observation:
@@ -210,6 +229,8 @@ class PartitionProcessor:
             self.stats.status_dropped += 1
             log.info("status change dropped", reason="already applied", ticket_id=ticket_id)
             return []
+        if change["duplicate_of"] is not None:
+            return self._merge_by_person(state, change, source, raw)
         ticket = state.ticket
         current, new = TicketStatus(ticket["status"]), TicketStatus(change["status"])
         problem = transition_error(current, new, has_resolution=change["resolution"] is not None)
@@ -235,6 +256,74 @@ class PartitionProcessor:
         )
         log.info("ticket status changed", ticket_id=ticket_id, status=new.value, previous=current.value)
         return [*self._publish(ticket), event]
+
+    def _merge_by_person(
+        self, state: TicketState, change: dict[str, Any], source: DeadLetterSource, raw: bytes
+    ) -> list[Emit]:
+        """人工并单: the dispatch centre found this ticket to repeat an open one; its reports join that one.
+
+        The REVIEW band's follow-through: dedup was unsure, a person decided. The target gets
+        the reports, channels and urgency (one REPORT_MERGED event per report, by that person);
+        this ticket closes with ``merged_into`` set and no reports left, and leaves the dedup
+        index's open tickets.
+        Both tickets must be in this partition's state: review candidates always are.
+        """
+        ticket = state.ticket
+        ticket_id, target_id = ticket["ticket_id"], change["duplicate_of"]
+        target_state = self.tickets.get(target_id)
+        problem = merge_error(ticket, change, None if target_state is None else target_state.ticket)
+        if problem is not None:
+            kind = ErrorKind.UNKNOWN_TICKET if target_state is None else ErrorKind.INVALID_TRANSITION
+            return [self.dead_letter(source, raw, kind, f"{ticket_id}: {problem}")]
+        target = target_state.ticket  # type: ignore[union-attr]  # merge_error rejects a missing target
+        at, actor = change["at"], f"{change['department']}/{change['actor']}"
+        moved = [r for r in ticket["report_ids"] if r not in target["report_ids"]]
+        target["report_ids"].extend(moved)
+        target["channels"].extend(c for c in ticket["channels"] if c not in target["channels"])
+        target["report_count"] += ticket["report_count"]
+        target["first_reported_at"] = min(target["first_reported_at"], ticket["first_reported_at"])
+        target["last_reported_at"] = max(target["last_reported_at"], ticket["last_reported_at"])
+        if _URGENCY_RANK[ticket["urgency"]] > _URGENCY_RANK[target["urgency"]]:
+            target["urgency"] = ticket["urgency"]
+        target["version"] += 1
+        target["updated_at"] = max(target["updated_at"], at)
+        for report_id in moved:
+            self.report_owner[report_id] = target_id
+        previous = ticket["status"]
+        ticket.update(status=TicketStatus.CLOSED.value, resolution=change["resolution"])
+        # The reports move, they are not copied: each report stays in exactly one ticket, which
+        # is what restore and retention go by (a report's owner is the ticket listing it).
+        ticket.update(merged_into=target_id, report_ids=[], report_count=0)
+        ticket["version"] += 1
+        ticket["updated_at"] = max(ticket["updated_at"], at)
+        state.applied_changes.append(change["change_id"])
+        self.index.close(ticket_id, _ms(at))
+        self.stats.status_changes += 1
+        self.stats.merged_by_person += 1
+        self._advance(_ms(at))
+        note = f"人工并单: 并入 {target_id}" + (f"; {change['note']}" if change["note"] else "")
+        log.info("tickets merged by a person", ticket_id=ticket_id, into=target_id, reports=len(moved))
+        closed = self._event(
+            ticket,
+            TicketEventType.STATUS_CHANGED,
+            at=at,
+            actor=actor,
+            status=TicketStatus.CLOSED.value,
+            previous_status=previous,
+            note=note,
+        )
+        joined = [
+            self._event(
+                target,
+                TicketEventType.REPORT_MERGED,
+                at=at,
+                actor=actor,
+                report_id=report_id,
+                note=f"人工并单: 由 {ticket_id} 并入",
+            )
+            for report_id in moved
+        ]
+        return [*self._publish(ticket), closed, *self._publish(target), *joined]
 
     # -- ticket changes ---------------------------------------------------------------------------
 
@@ -374,6 +463,7 @@ class PartitionProcessor:
             "filing_only": report["filing_only"],
             "possible_duplicate_of": None,
             "recurrence_of": None,
+            "merged_into": None,
             "evidence": [],
             "version": 1,
             "updated_at": at,

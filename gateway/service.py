@@ -91,7 +91,20 @@ class GatewayService:
         self.codec = codec or make_codec(settings.schema_registry.url, settings.schema_registry.extra)
         self.router = Router(load_catalogue(settings.gateway.routing_file))
         self.index_factory = index_factory or default_index_factory(settings)
-        self.metrics = metrics or GatewayMetrics()
+        self.metrics = m = metrics or GatewayMetrics()
+        # Which metric each processor counter feeds (``_count``), labels resolved once.
+        self._counters = (
+            ("capped", m.candidates_capped),
+            ("merged", m.merges),
+            ("review", m.review),
+            ("filed", m.filed),
+            ("status_changes", m.status_changes),
+            ("dead_letters", m.dead_letters),
+            ("released_open", m.released),
+            ("merged_by_person", m.merged_by_person),
+            ("duplicates_dropped", m.dropped.labels(reason="report already placed")),
+            ("status_dropped", m.dropped.labels(reason="status change already applied")),
+        )
         self.processors: dict[int, PartitionProcessor] = {}
         self.heartbeat = Heartbeat()
         self._stop = threading.Event()
@@ -393,26 +406,16 @@ class GatewayService:
             self.metrics.dead_letters.inc()
         return emit
 
-    def _count(self, before: tuple[int, ...], processor: PartitionProcessor) -> None:
-        created, merged, review, filed, dropped, status, status_dropped, dead, capped, released = (
-            a - b for a, b in zip(_snapshot(processor), before, strict=True)
-        )
+    def _count(self, before: dict[str, int], processor: PartitionProcessor) -> None:
+        d = {name: value - before[name] for name, value in _snapshot(processor).items()}
         m = self.metrics
-        if created:
-            m.tickets_created.labels(band="REVIEW" if review else "NEW").inc(created)
+        if d["created"]:
+            m.tickets_created.labels(band="REVIEW" if d["review"] else "NEW").inc(d["created"])
             for department in processor.last_routed:
                 m.routed.labels(department=department).inc()
-        m.candidates_capped.inc(capped)
-        m.merges.inc(merged)
-        m.review.inc(review)
-        m.filed.inc(filed)
-        m.status_changes.inc(status)
-        m.dead_letters.inc(dead)
-        m.released.inc(released)
-        if dropped:
-            m.dropped.labels(reason="report already placed").inc(dropped)
-        if status_dropped:
-            m.dropped.labels(reason="status change already applied").inc(status_dropped)
+        for name, counter in self._counters:
+            if d[name]:  # most are 0 for a given record; an increment takes the metric's lock
+                counter.inc(d[name])
 
     # -- state: restore on assignment, drop on revocation ----------------------------------------
 
@@ -520,20 +523,26 @@ class GatewayService:
                 self.metrics.lag.labels(partition=str(tp.partition)).set(max(0, high - tp.offset))
 
 
-def _snapshot(processor: PartitionProcessor) -> tuple[int, ...]:
+def _snapshot(processor: PartitionProcessor) -> dict[str, int]:
+    """The processor's counters now; ``_count`` turns the difference of two into metric increments."""
     s = processor.stats
-    return (
-        s.created,
-        s.merged,
-        s.review,
-        s.filed,
-        s.duplicates_dropped,
-        s.status_changes,
-        s.status_dropped,
-        s.dead_letters,
-        processor.index.capped_decisions,
-        s.released_open,
-    )
+    counters = {
+        name: getattr(s, name)
+        for name in (
+            "created",
+            "merged",
+            "review",
+            "filed",
+            "duplicates_dropped",
+            "status_changes",
+            "status_dropped",
+            "dead_letters",
+            "released_open",
+            "merged_by_person",
+        )
+    }
+    counters["capped"] = processor.index.capped_decisions
+    return counters
 
 
 def route_status(

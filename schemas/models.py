@@ -245,6 +245,7 @@ class Ticket(_Record):
     filing_only: bool = False
     possible_duplicate_of: str | None = None
     recurrence_of: str | None = None
+    merged_into: str | None = None
     evidence: list[MergeEvidence] = Field(default_factory=list)
     version: int
     updated_at: UtcDatetime
@@ -270,6 +271,7 @@ class TicketStatusChange(_Record):
     ticket_id: str
     status: TicketStatus = TicketStatus.UNKNOWN
     resolution: Resolution | None = None
+    duplicate_of: str | None = None
     department: str
     actor: str
     note: str | None = None

@@ -217,8 +217,10 @@ def test_unknown_fingerprint_stops_until_newer_avsc_files_are_fetched(kafka, top
     # "Fetch the newer .avsc files": the release's avro/ and its snapshot in history/.
     release = json.dumps(newer, ensure_ascii=False)
     (desk / "schemas" / "avro" / "bingxian.Ticket.avsc").write_text(release, encoding="utf-8")
-    (desk / "schemas" / "history" / "v2").mkdir()
-    (desk / "schemas" / "history" / "v2" / "bingxian.Ticket.avsc").write_text(release, encoding="utf-8")
+    history = desk / "schemas" / "history"
+    snapshot = history / f"v{max(int(v.name[1:]) for v in history.iterdir()) + 1}"  # the next release's
+    snapshot.mkdir()
+    (snapshot / "bingxian.Ticket.avsc").write_text(release, encoding="utf-8")
     resumed = run(desk, "consume_tickets.py", kafka, topic, IDLE_S)
 
     assert resumed.returncode == 0, resumed.stderr

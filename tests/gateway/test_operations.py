@@ -50,7 +50,9 @@ def _caught_up(settings: Settings) -> None:
     wait_caught_up(settings.kafka.bootstrap_servers, settings.gateway.group_id, settings.topics.reports)
 
 
-def _change(ticket_id: str, status: str, change_id: str, hours: int, resolution: str | None = None) -> bytes:
+def _change(
+    ticket_id: str, status: str, change_id: str, hours: int, resolution: str | None = None, **extra: str
+) -> bytes:
     data = examples.status_change().model_dump()
     data.update(
         ticket_id=ticket_id,
@@ -58,6 +60,7 @@ def _change(ticket_id: str, status: str, change_id: str, hours: int, resolution:
         change_id=change_id,
         resolution=resolution,
         at=examples.T0 + timedelta(hours=hours),
+        **extra,
     )
     return CODEC.encode(TicketStatusChange.model_validate(data))
 
@@ -136,6 +139,54 @@ def test_status_feedback_is_forwarded_validated_and_applied(
     assert any(d["raw"] == b"not avro at all" for d in letters)
     events = [CODEC.decode_dict(r.value)[1] for r in read_topic(bootstrap, settings.topics.ticket_events)]
     assert [e["event_type"] for e in events if e["event_type"] == "STATUS_CHANGED"] == ["STATUS_CHANGED"]
+
+
+def test_a_person_merges_a_repeat_through_ticket_status(
+    gateway_settings: Settings, running: GatewayService
+) -> None:
+    """人工并单 over the real broker: a duplicate_of change moves the repeat's report into the ticket it
+    repeats, closes the repeat with merged_into, in one committed transaction, and is counted."""
+    settings = gateway_settings
+    bootstrap = settings.kafka.bootstrap_servers
+    first = examples.report()
+    elsewhere = first.location.model_copy(update={"address": "浦东新区张杨路1500号", "lat": 31.2286})
+    second = first.model_copy(
+        update={
+            "source_record_id": "far-1",
+            "report_id": ids.report_id(first.channel, "far-1"),
+            "reported_at": first.reported_at + timedelta(minutes=30),
+            "location": elsewhere,
+            "reporter": first.reporter.model_copy(update={"contact_hash": "b" * 32}),
+        }
+    )
+    produce_all(bootstrap, settings.topics.reports, [("310115", CODEC.encode(r)) for r in (first, second)])
+    _caught_up(settings)
+    by_report = {
+        t["report_ids"][0]: t["ticket_id"]
+        for t in (
+            CODEC.decode_dict(v)[1]
+            for v in latest_by_key(read_topic(bootstrap, settings.topics.tickets)).values()
+        )
+    }
+    target, repeat = by_report[first.report_id], by_report[second.report_id]
+    merge = _change(repeat, "CLOSED", "m1", 2, "NO_FURTHER_ACTION", duplicate_of=target)
+    produce_all(bootstrap, settings.topics.ticket_status, [(repeat, merge)])
+    wait_caught_up(bootstrap, settings.gateway.status_group_id, settings.topics.ticket_status)
+    _caught_up(settings)
+    latest = {
+        k.decode(): CODEC.decode_dict(v)[1]
+        for k, v in latest_by_key(read_topic(bootstrap, settings.topics.tickets)).items()
+    }
+    assert (latest[repeat]["status"], latest[repeat]["merged_into"], latest[repeat]["report_ids"]) == (
+        "CLOSED",
+        target,
+        [],
+    )
+    assert latest[target]["report_ids"] == [first.report_id, second.report_id]
+    assert latest[target]["report_count"] == 2
+    assert running.health is not None
+    metrics = _get(f"{running.health.url}/metrics")[1]
+    assert "bingxian_tickets_merged_by_person_total 1.0" in metrics
 
 
 def test_two_instances_share_the_reports_partitions(gateway_settings: Settings) -> None:

@@ -58,7 +58,7 @@ def events(emits: list[Emit]) -> list[str]:
 
 
 def status(
-    ticket_id: str, new: str, change_id: str, minutes: int, resolution: str | None = None
+    ticket_id: str, new: str, change_id: str, minutes: int, resolution: str | None = None, **extra: Any
 ) -> dict[str, Any]:
     data = examples.status_change().model_dump()
     data.update(
@@ -67,6 +67,7 @@ def status(
         change_id=change_id,
         resolution=resolution,
         at=examples.T0 + timedelta(minutes=minutes),
+        **extra,
     )
     return TicketStatusChange.model_validate(data).model_dump()
 
@@ -399,6 +400,114 @@ def test_open_tickets_without_a_change_leave_the_state_after_the_open_retention(
     ] * 2
     late = original.on_status(status(untouched, "ACCEPTED", "late", 4 * day + 10), SOURCE, b"raw")
     assert [decode(e)["error_kind"] for e in late] == ["UNKNOWN_TICKET"]
+
+
+def _two_street_light_tickets(p: PartitionProcessor) -> tuple[dict[str, Any], dict[str, Any]]:
+    """张杨路500号's street light, and one reported 1 km along the road by another caller: two tickets."""
+    first = tickets(p.on_report(report("A1")))[0]
+    other = {"address": "浦东新区张杨路1500号", "lat": 31.2286, "lon": 121.5350}
+    second = tickets(
+        p.on_report(report("B1", 40, location=other, reporter={"contact_hash": "b" * 32}, urgency="URGENT"))
+    )[0]
+    assert first["ticket_id"] != second["ticket_id"]
+    return first, second
+
+
+def test_a_person_merges_a_ticket_into_the_one_it_repeats() -> None:
+    """人工并单: the repeat closes with merged_into; its reports, channels and urgency join the target, one
+    REPORT_MERGED per report by that person; the state, restored or not, then places the repeat's
+    reports in the target and takes no merge into the closed one."""
+    p = processor()
+    first, second = _two_street_light_tickets(p)
+    merge = status(
+        second["ticket_id"],
+        "CLOSED",
+        "m1",
+        90,
+        "NO_FURTHER_ACTION",
+        duplicate_of=first["ticket_id"],
+        note="同一路灯",
+    )
+    out = p.on_status(merge, SOURCE, b"raw")
+    closed, target = tickets(out)
+    assert (closed["ticket_id"], closed["status"], closed["resolution"]) == (
+        second["ticket_id"],
+        "CLOSED",
+        "NO_FURTHER_ACTION",
+    )
+    assert closed["merged_into"] == first["ticket_id"]
+    assert (closed["report_ids"], closed["report_count"]) == ([], 0)  # moved, so each is in one ticket
+    assert closed["version"] == second["version"] + 1
+    assert target["ticket_id"] == first["ticket_id"]
+    assert target["report_ids"] == first["report_ids"] + second["report_ids"]
+    assert target["report_count"] == 2
+    assert target["urgency"] == "URGENT"
+    assert target["version"] == first["version"] + 1
+    assert target["merged_into"] is None
+    trail = [decode(e) for e in out if e.topic == TOPICS.ticket_events]
+    assert [(e["event_type"], e["ticket_id"], e["report_id"]) for e in trail] == [
+        ("STATUS_CHANGED", second["ticket_id"], None),
+        ("REPORT_MERGED", first["ticket_id"], second["report_ids"][0]),
+    ]
+    actor = f"{merge['department']}/{merge['actor']}"
+    assert {e["actor"] for e in trail} == {actor}
+    assert trail[0]["note"] == f"人工并单: 并入 {first['ticket_id']}; 同一路灯"
+    # the closed ticket's department copies go out too, the target's to its own departments
+    assert {e.topic for e in out} >= {
+        f"{TOPICS.department_prefix}{d}" for d in second["assisting_departments"]
+    }
+    assert p.stats.merged_by_person == 1
+    assert p.on_status(merge, SOURCE, b"raw") == []  # the same change again: applied once
+
+    restored = processor()
+    for emit in p.flush_changelog("changelog"):
+        restored.restore(emit.key, emit.value)
+    restored.finish_restore()
+    for q in (p, restored):
+        assert q.tickets[second["ticket_id"]].ticket == p.tickets[second["ticket_id"]].ticket
+        assert not q.index.is_open(second["ticket_id"], _at(100))
+        again = q.on_report(report("B1", 40, location={"address": "浦东新区张杨路1500号"}))
+        assert again == []  # re-ingested: already placed (now in the target)
+        assert q.report_owner[second["report_ids"][0]] == first["ticket_id"]
+
+
+def _at(minutes: int) -> int:
+    return int((examples.T0 + timedelta(minutes=minutes)).timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "says"),
+    [
+        ({"status": "ACCEPTED", "resolution": None}, "INVALID_TRANSITION", "status CLOSED, not ACCEPTED"),
+        ({"resolution": None}, "INVALID_TRANSITION", "CLOSED needs a resolution"),
+        ({"duplicate_of": "SELF"}, "INVALID_TRANSITION", "cannot be merged into itself"),
+        ({"duplicate_of": "TK-310115-none"}, "UNKNOWN_TICKET", "unknown or expired ticket TK-310115-none"),
+        ({"duplicate_of": "CLOSED-TARGET"}, "INVALID_TRANSITION", "reports join open tickets only"),
+        ({"ticket_id": "CLOSED-TARGET"}, "INVALID_TRANSITION", "only an open ticket can be merged"),
+    ],
+)
+def test_a_merge_that_cannot_apply_is_a_dead_letter_and_changes_nothing(
+    change: dict[str, Any], kind: str, says: str
+) -> None:
+    """Not CLOSED, no resolution, into itself, into an unknown or a closed ticket, or of a closed one."""
+    p = processor()
+    first, second = _two_street_light_tickets(p)
+    closed = tickets(
+        p.on_report(report("C1", 50, location={"address": "浦东新区世纪大道1号", "lat": 31.24}))
+    )[0]
+    close(p, closed["ticket_id"], 60)
+    names = {"SELF": second["ticket_id"], "CLOSED-TARGET": closed["ticket_id"]}
+    fields = {"ticket_id": second["ticket_id"], "duplicate_of": first["ticket_id"], "resolution": "RESOLVED"}
+    fields.update({k: names.get(v, v) if isinstance(v, str) else v for k, v in change.items()})
+    before = {t: dict(s.ticket) for t, s in p.tickets.items()}
+    target = fields.pop("ticket_id")
+    new = fields.pop("status", "CLOSED")
+    out = p.on_status(status(target, new, "m1", 90, **fields), SOURCE, b"raw")
+    (dead,) = [decode(e) for e in out]
+    assert dead["error_kind"] == kind
+    assert says in dead["error_message"]
+    assert {t: dict(s.ticket) for t, s in p.tickets.items()} == before
+    assert p.stats.merged_by_person == 0
 
 
 def test_a_possible_duplicate_opens_its_own_ticket_and_asks_for_review() -> None:
