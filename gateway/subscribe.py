@@ -106,11 +106,16 @@ def _local(value: datetime | None) -> str:
 
 
 def table_row(ticket: dict[str, Any]) -> list[str]:
-    """One line per ticket: what a department dispatcher scans for."""
+    """One line per ticket: what a department dispatcher scans for.
+
+    A ticket a person merged into another shows where its work went (``CLOSED→TK-…``):
+    it is closed with no reports, and the dispatcher's next look is that ticket.
+    """
+    merged_into = ticket.get("merged_into")
     return [
         _local(ticket["updated_at"]),
         ticket["ticket_id"],
-        ticket["status"],
+        ticket["status"] + (f"→{merged_into}" if merged_into else ""),
         ticket["category"]["name"],
         (ticket["location"]["address"] or "-")[:28],
         str(ticket["report_count"]),

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
+from gateway.subscribe import table_row
 from gateway.testing import isolated_settings, write_config
 from gateway.topics import TopicSpec, ensure_topics
 from gateway.topology import COMPACT
@@ -161,6 +162,16 @@ def test_table_is_one_line_per_ticket(department, history):
     rows = result.stdout.splitlines()[1:]
     found = Counter((row.split()[2], row.split()[3], row.split()[-1]) for row in rows)
     assert found == Counter((t.ticket_id, t.status.value, t.caller_masked or "-") for t in committed)
+
+
+def test_a_merged_ticket_points_to_the_ticket_its_work_went_to():
+    """A ticket a person merged into another shows CLOSED→<that ticket> and 0 reports; others as they are."""
+    ticket = examples.ticket().model_dump()
+    assert table_row(ticket)[2] == ticket["status"]
+    target = ids.ticket_id("310115", "RPT-target")
+    ticket.update(status=TicketStatus.CLOSED.value, merged_into=target, report_ids=[], report_count=0)
+    row = table_row(ticket)
+    assert (row[2], row[5]) == (f"CLOSED→{target}", "0")
 
 
 def test_json_is_one_object_per_line(department, history):
