@@ -80,21 +80,28 @@ def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-def merge_error(ticket: dict[str, Any], change: dict[str, Any], target: dict[str, Any] | None) -> str | None:
+def merge_error(
+    ticket: dict[str, Any], change: dict[str, Any], target: dict[str, Any] | None
+) -> tuple[ErrorKind, str] | None:
     """Why a person's merge of ``ticket`` into ``change["duplicate_of"]`` cannot be applied, or None."""
     target_id = change["duplicate_of"]
+    invalid = ErrorKind.INVALID_TRANSITION
     if change["status"] != TicketStatus.CLOSED.value:
-        return f"a merge (duplicate_of {target_id}) closes the ticket: status CLOSED, not {change['status']}"
+        return (
+            invalid,
+            f"a merge (duplicate_of {target_id}) closes the ticket: status CLOSED, not {change['status']}",
+        )
     if change["resolution"] is None:
-        return "CLOSED needs a resolution (RESOLVED, UNRESOLVED, NOT_RESPONSIBLE, NO_FURTHER_ACTION)"
+        return invalid, "CLOSED needs a resolution (RESOLVED, UNRESOLVED, NOT_RESPONSIBLE, NO_FURTHER_ACTION)"
     if ticket["status"] not in _OPEN_VALUES:
-        return f"only an open ticket can be merged into another; it is {ticket['status']}"
+        return invalid, f"only an open ticket can be merged into another; it is {ticket['status']}"
     if target_id == ticket["ticket_id"]:
-        return "a ticket cannot be merged into itself"
+        return invalid, "a ticket cannot be merged into itself"
     if target is None:
-        return f"duplicate_of: unknown or expired ticket {target_id} (or not in this ticket's partition)"
+        unknown = f"duplicate_of: unknown or expired ticket {target_id} (or not in this ticket's partition)"
+        return ErrorKind.UNKNOWN_TICKET, unknown
     if target["status"] not in _OPEN_VALUES:
-        return f"duplicate_of: {target_id} is {target['status']}; reports join open tickets only"
+        return invalid, f"duplicate_of: {target_id} is {target['status']}; reports join open tickets only"
     return None
 
 
@@ -273,14 +280,14 @@ class PartitionProcessor:
         target_state = self.tickets.get(target_id)
         problem = merge_error(ticket, change, None if target_state is None else target_state.ticket)
         if problem is not None:
-            kind = ErrorKind.UNKNOWN_TICKET if target_state is None else ErrorKind.INVALID_TRANSITION
-            return [self.dead_letter(source, raw, kind, f"{ticket_id}: {problem}")]
+            kind, reason = problem
+            return [self.dead_letter(source, raw, kind, f"{ticket_id}: {reason}")]
         target = target_state.ticket  # type: ignore[union-attr]  # merge_error rejects a missing target
         at, actor = change["at"], f"{change['department']}/{change['actor']}"
         moved = [r for r in ticket["report_ids"] if r not in target["report_ids"]]
         target["report_ids"].extend(moved)
         target["channels"].extend(c for c in ticket["channels"] if c not in target["channels"])
-        target["report_count"] += ticket["report_count"]
+        target["report_count"] += len(moved)
         target["first_reported_at"] = min(target["first_reported_at"], ticket["first_reported_at"])
         target["last_reported_at"] = max(target["last_reported_at"], ticket["last_reported_at"])
         if _URGENCY_RANK[ticket["urgency"]] > _URGENCY_RANK[target["urgency"]]:

@@ -482,6 +482,7 @@ def _at(minutes: int) -> int:
         ({"resolution": None}, "INVALID_TRANSITION", "CLOSED needs a resolution"),
         ({"duplicate_of": "SELF"}, "INVALID_TRANSITION", "cannot be merged into itself"),
         ({"duplicate_of": "TK-310115-none"}, "UNKNOWN_TICKET", "unknown or expired ticket TK-310115-none"),
+        ({"status": "ACCEPTED", "duplicate_of": "TK-310115-none"}, "INVALID_TRANSITION", "status CLOSED"),
         ({"duplicate_of": "CLOSED-TARGET"}, "INVALID_TRANSITION", "reports join open tickets only"),
         ({"ticket_id": "CLOSED-TARGET"}, "INVALID_TRANSITION", "only an open ticket can be merged"),
     ],
