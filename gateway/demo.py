@@ -242,6 +242,7 @@ def run_demo(*, reports: int, seed: int, rate: float, exit_when_done: bool, cons
             "Try, in another terminal:\n"
             f"  .venv/bin/bingxian subscribe --config {config} --department {department} --from-beginning\n"
             f"  .venv/bin/bingxian deadletter list --config {config} --limit 5\n"
+            f"  .venv/bin/bingxian review list --config {config}   (the dispatch centre's review queue)\n"
             "  (HTTP ingest: see docs/ingest.md; tokens are in the config file)",
             soft_wrap=True,
         )

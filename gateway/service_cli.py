@@ -6,6 +6,7 @@ stays fast and a broken optional area cannot take the whole CLI down.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -265,9 +266,87 @@ def demo(
     )
 
 
+review_app = typer.Typer(
+    help="The dispatch centre's review queue: tickets dedup was unsure about; merge a confirmed repeat.",
+    no_args_is_help=True,
+)
+
+
+def _dispatch_queue(settings):  # noqa: ANN001, ANN202 - Settings is imported lazily
+    from gateway.replay import read_latest
+    from schemas.serde import make_codec
+
+    codec = make_codec(settings.schema_registry.url, settings.schema_registry.extra)
+    return codec, read_latest(settings, settings.topics.tickets, codec)
+
+
+@review_app.command("list")
+def review_list(
+    limit: int = typer.Option(20, min=1, help="Most flagged tickets to show, oldest first."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Open tickets flagged as possible duplicates of another open ticket, with dedup's reason."""
+    configure_logging("WARNING")
+    settings = _settings(config)
+    from gateway.review import pending
+
+    _, tickets = _dispatch_queue(settings)
+    flagged = pending(tickets)
+    _out.print(f"{len(flagged)} flagged tickets awaiting a decision (oldest first)", style="bold")
+    for item in flagged[:limit]:
+        t, c = item.ticket, item.candidate
+        line = (
+            f"{t['ticket_id']}  {t['first_reported_at']:%m-%d %H:%M}  {t['category']['name']}  "
+            f"{(t['location']['address'] or '-')[:28]}  may repeat  {c['ticket_id']}  "
+            f"{c['category']['name']}  {(c['location']['address'] or '-')[:28]}"
+        )
+        # Data, not markup; one line per ticket even when piped, as `subscribe` prints them.
+        _out.print(line, highlight=False, markup=False, soft_wrap=True)
+        _out.print(f"    {item.explanation}", highlight=False, markup=False, soft_wrap=True, style="dim")
+    if flagged:
+        _out.print(f"merge a confirmed repeat: bingxian review merge {flagged[0].ticket['ticket_id']}")
+
+
+@review_app.command("merge")
+def review_merge(
+    ticket: str = typer.Argument(..., help="The repeat: the ticket to close and merge away."),
+    into: str | None = typer.Option(
+        None, help="The ticket it repeats; the one it was flagged against if unset."
+    ),
+    note: str | None = typer.Option(None, help="Why (kept on the repeat's closing event)."),
+    actor: str = typer.Option(
+        os.environ.get("USER", "dispatcher"), help="Who decides (kept in the audit trail)."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Merge a confirmed repeat into the ticket it repeats (人工并单): its reports move, it closes."""
+    configure_logging("WARNING")
+    settings = _settings(config)
+    from gateway.review import NotDeliveredError, ReviewError, merge_change, merge_target, post
+    from gateway.routing import load_catalogue
+
+    codec, tickets = _dispatch_queue(settings)
+    try:
+        target = merge_target(tickets, ticket, into)
+        with _user_errors():
+            department = load_catalogue(settings.gateway.routing_file).dispatch_centre
+        change = merge_change(
+            ticket, target, department=department, actor=actor, note=note, at=datetime.now(UTC)
+        )
+        post(settings, codec, change)
+    except ReviewError as exc:
+        _err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except NotDeliveredError as exc:
+        _err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    _out.print(f"posted: {ticket} → {target} (change {change.change_id}); the gateway applies it in order")
+
+
 def register(app: typer.Typer) -> None:
     """Add the gateway's commands to the CLI."""
     app.command("demo")(demo)
     app.command("run")(run)
     app.command("replay")(replay)
     app.command("subscribe")(subscribe)
+    app.add_typer(review_app, name="review")

@@ -18,7 +18,14 @@ from gateway.cli import app
 from gateway.routing import Router, load_catalogue
 from gateway.service import GatewayService
 from gateway.settings import Settings, load_settings
-from gateway.testing import isolated_settings, latest_by_key, produce_all, read_topic, wait_caught_up
+from gateway.testing import (
+    isolated_settings,
+    latest_by_key,
+    produce_all,
+    read_topic,
+    wait_caught_up,
+    write_config,
+)
 from schemas import SingleObjectCodec, examples, ids
 from schemas.models import TicketStatusChange
 
@@ -187,6 +194,63 @@ def test_a_person_merges_a_repeat_through_ticket_status(
     assert running.health is not None
     metrics = _get(f"{running.health.url}/metrics")[1]
     assert "bingxian_tickets_merged_by_person_total 1.0" in metrics
+
+
+def test_review_list_and_merge_close_the_loop_on_a_flagged_ticket(
+    gateway_settings: Settings, running: GatewayService, tmp_path: Path
+) -> None:
+    """`bingxian review list` shows the ticket dedup flagged; `review merge` posts the decision, and the
+    gateway moves its report into the ticket it was flagged against; the queue is then empty."""
+    settings = gateway_settings
+    bootstrap = settings.kafka.bootstrap_servers
+    config = write_config(settings, tmp_path / "dispatch.yaml")
+    first = examples.report()
+    manhole = first.model_copy(  # another problem at the same door, same caller: REVIEW, not a merge
+        update={
+            "source_record_id": "manhole-1",
+            "report_id": ids.report_id(first.channel, "manhole-1"),
+            "reported_at": first.reported_at + timedelta(minutes=45),
+            "title": "井盖缺失",
+            "description": "张杨路500号门口井盖不见了，很危险",
+            "category": first.category.model_copy(update={"code": "0602", "name": "公共设施/井盖"}),
+        }
+    )
+    produce_all(bootstrap, settings.topics.reports, [("310115", CODEC.encode(r)) for r in (first, manhole)])
+    _caught_up(settings)
+    owner = {
+        t["report_ids"][0]: t
+        for t in (
+            CODEC.decode_dict(v)[1]
+            for v in latest_by_key(read_topic(bootstrap, settings.topics.tickets)).values()
+        )
+    }
+    target, flagged = owner[first.report_id]["ticket_id"], owner[manhole.report_id]["ticket_id"]
+    assert owner[manhole.report_id]["possible_duplicate_of"] == target
+    cli = CliRunner()
+
+    listed = cli.invoke(app, ["review", "list", "--config", str(config)])
+    assert listed.exit_code == 0, listed.output
+    assert "1 flagged tickets awaiting a decision" in listed.output
+    assert "问题不同" in listed.output  # dedup's reason, the opening decision's explanation
+    assert flagged in listed.output
+    assert target in listed.output
+    refused = cli.invoke(app, ["review", "merge", target, "--config", str(config)])
+    assert refused.exit_code == 2
+    assert "not flagged as a possible duplicate" in refused.output
+
+    merged = cli.invoke(app, ["review", "merge", flagged, "--note", "同一处", "--config", str(config)])
+    assert merged.exit_code == 0, merged.output
+    assert f"posted: {flagged} → {target}" in merged.output
+    wait_caught_up(bootstrap, settings.gateway.status_group_id, settings.topics.ticket_status)
+    _caught_up(settings)
+    latest = {
+        k.decode(): CODEC.decode_dict(v)[1]
+        for k, v in latest_by_key(read_topic(bootstrap, settings.topics.tickets)).items()
+    }
+    assert (latest[flagged]["status"], latest[flagged]["merged_into"]) == ("CLOSED", target)
+    assert latest[target]["report_ids"] == [first.report_id, manhole.report_id]
+    after = cli.invoke(app, ["review", "list", "--config", str(config)])
+    assert "0 flagged tickets awaiting a decision" in after.output
 
 
 def test_two_instances_share_the_reports_partitions(gateway_settings: Settings) -> None:
