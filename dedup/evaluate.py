@@ -54,6 +54,21 @@ class Metrics:
     recurrences: int = 0
     flagged: int = 0
     flagged_linked: int = 0
+    review_confirmable: int = 0  # REVIEW of a true duplicate whose flagged ticket is the right one
+
+    @property
+    def after_review_precision(self) -> float:
+        """MERGE precision once a person has confirmed the REVIEWs flagged against the right ticket.
+
+        The person rejects the others, so they add no false merge.
+        """
+        merged = self.true_merges + self.review_confirmable
+        return _ratio(merged, self.merged + self.review_confirmable)
+
+    @property
+    def after_review_recall(self) -> float:
+        """Duplicates merged once a person has confirmed the REVIEWs flagged against the right ticket."""
+        return _ratio(self.true_merges + self.review_confirmable, self.true_duplicates)
 
 
 def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
@@ -68,7 +83,7 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
         if outcome.ticket_id == report.obs.report_id:
             primary[outcome.ticket_id] = report
 
-    tp = fp = fn = right = review = mr_tp = mr_fp = near_miss = recurrences = 0
+    tp = fp = fn = right = review = mr_tp = mr_fp = near_miss = recurrences = confirmable = 0
     flagged = flagged_linked = 0
     confusion = {"duplicate": Counter[str](), "new": Counter[str]()}
     near_types = Counter[str]()
@@ -87,6 +102,10 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
             flagged_linked += band in (MERGE, REVIEW)
         if band == REVIEW:
             review += 1
+            flagged_against = primary.get(outcome.decision.ticket_id)  # type: ignore[arg-type]
+            confirmable += (
+                is_dup and flagged_against is not None and flagged_against.cluster == report.cluster
+            )
         if band in (MERGE, REVIEW):
             mr_tp += is_dup
             mr_fp += not is_dup
@@ -143,6 +162,7 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
         recurrences=recurrences,
         flagged=flagged,
         flagged_linked=flagged_linked,
+        review_confirmable=confirmable,
     )
 
 
@@ -170,6 +190,8 @@ def format_metrics(m: Metrics, *, title: str) -> list[str]:
         f"  right ticket (of correct)  {m.right_ticket}/{m.true_merges} = {m.right_ticket_rate:.3f}",
         f"  MERGE+REVIEW               P {m.review_or_merge_precision:.3f}  R {m.review_or_merge_recall:.3f}",
         f"  REVIEW band                {m.review} reports = {m.review_share:.1%}",
+        f"  after review               P {m.after_review_precision:.3f}  R {m.after_review_recall:.3f}  "
+        f"(a person confirms the {m.review_confirmable} REVIEWs flagged against the right ticket)",
         f"  B-cubed                    P {m.bcubed_precision:.3f}  R {m.bcubed_recall:.3f}",
         f"  recurrences linked         {m.recurrences}",
         "  confusion (truth × band)   " + "  ".join(f"{b:>6}" for b in BANDS),

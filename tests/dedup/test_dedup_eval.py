@@ -86,7 +86,7 @@ def test_chicago_loader_names_line_and_field(tmp_path):
         load_chicago(path)
 
 
-def outcome(report_id, cluster, band, ticket_id, t, kind=None, near=None):
+def outcome(report_id, cluster, band, ticket_id, t, kind=None, near=None, flagged=None):
     obs = Observation(report_id=report_id, event_time_ms=t)
 
     class D:
@@ -94,6 +94,7 @@ def outcome(report_id, cluster, band, ticket_id, t, kind=None, near=None):
 
     decision = D()
     decision.band = band
+    decision.ticket_id = flagged if band == "REVIEW" else ticket_id
     decision.recurrence_of = None
     return Outcome(LabelledReport(obs, cluster, kind=kind, near_miss_type=near), decision, ticket_id)
 
@@ -106,14 +107,20 @@ def test_metrics_on_a_hand_made_stream():
         outcome("a2", "A", "MERGE", "a1", 2),  # right ticket
         outcome("b2", "B", "MERGE", "a1", 3),  # duplicate, wrong ticket
         outcome("c1", "C", "MERGE", "b1", 4),  # not a duplicate
-        outcome("a3", "A", "REVIEW", "a3", 5),  # missed by MERGE, caught by REVIEW
+        outcome("a3", "A", "REVIEW", "a3", 5, flagged="a1"),  # missed by MERGE, caught by REVIEW
+        outcome("b3", "B", "REVIEW", "b3", 6, flagged="a1"),  # a duplicate flagged against the wrong ticket
+        outcome("d1", "D", "REVIEW", "d1", 7, flagged="b1"),  # not a duplicate: the person says no
     ]
     m = evaluate(outcomes, [True] * len(outcomes))
-    assert (m.true_duplicates, m.merged, m.true_merges, m.right_ticket) == (3, 3, 2, 1)
+    assert (m.true_duplicates, m.merged, m.true_merges, m.right_ticket) == (4, 3, 2, 1)
     assert m.precision == pytest.approx(2 / 3)
-    assert m.recall == pytest.approx(2 / 3)
-    assert m.review == 1
-    assert m.review_or_merge_recall == pytest.approx(1.0)
+    assert m.recall == pytest.approx(2 / 4)
+    assert m.review == 3
+    assert m.review_or_merge_recall == pytest.approx(4 / 4)
+    # After review only a3 can be confirmed: b3's flagged ticket is A's, d1 repeats nothing.
+    assert m.review_confirmable == 1
+    assert m.after_review_recall == pytest.approx(3 / 4)
+    assert m.after_review_precision == pytest.approx(3 / 4)
     assert m.confusion["new"]["MERGE"] == 1
     # B-cubed precision of c1: its ticket b1 holds {b1 (B), c1 (C)} → 1/2.
     assert 0 < m.bcubed_precision < 1
