@@ -70,6 +70,7 @@ class Tally:
     filed: int = 0
     departments: Counter[str] = field(default_factory=Counter)
     example: str | None = None
+    review_example: str | None = None
 
 
 def _watch(settings: Settings, tally: Tally, stop: threading.Event) -> None:
@@ -118,6 +119,10 @@ def _count_event(tally: Tally, event: dict) -> None:
             tally.example = f"{event['report_id']} → {event['ticket_id']}\n{event['evidence']['explanation']}"
     elif kind == "REVIEW_REQUESTED":
         tally.review += 1
+        if tally.review_example is None and event["evidence"]:
+            evidence = event["evidence"]
+            flagged = f"{event['ticket_id']} may repeat {evidence['candidate_ticket_id']}"
+            tally.review_example = f"{flagged}\n{evidence['explanation']}"
     elif kind == "ROUTED":
         tally.departments.update(event["departments"])
 
@@ -153,6 +158,8 @@ def _view(tally: Tally, names: dict[str, str]) -> Group:
     parts: list = [channels, outcome, departments]
     if tally.example:
         parts.append(Panel(tally.example, title="one merge, explained"))
+    if tally.review_example:
+        parts.append(Panel(tally.review_example, title="one for a person to decide (bingxian review)"))
     return Group(*parts)
 
 

@@ -34,6 +34,8 @@ def test_demo_runs_the_whole_pipeline_and_stops_cleanly(
     assert 0 < tickets < reports  # duplicates were merged into fewer tickets
     assert merged > 0
     assert "one merge, explained" in result.output
+    assert "one for a person to decide" in result.output
+    assert "bingxian review list" in result.output
     assert "/healthz" in result.output
     assert "bingxian subscribe" in result.output
     assert "stopped cleanly" in result.output
