@@ -6,12 +6,14 @@ stays fast and a broken optional area cannot take the whole CLI down.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -60,6 +62,33 @@ def _user_errors() -> Iterator[None]:
     except BingxianError as exc:
         _err.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+
+
+def _kafka_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Kafka unreachable or refusing (a mistyped address, a broker down): one line and exit 1.
+
+    The first call that needs the cluster raises; without this, a wrong
+    ``kafka.bootstrap_servers`` in the configuration ended every gateway command in a traceback.
+    """
+
+    @functools.wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> None:
+        from confluent_kafka import KafkaException
+
+        from gateway.topics import TopicError
+
+        try:
+            command(*args, **kwargs)
+        except (KafkaException, TopicError) as exc:
+            error = exc.args[0] if exc.args else exc
+            reason = error.str() if hasattr(error, "str") else str(error)
+            _err.print(
+                f"[red]error:[/] Kafka: {reason} (is the broker up, and kafka.bootstrap_servers right?)",
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
+
+    return checked
 
 
 def run(
@@ -281,6 +310,7 @@ def _dispatch_queue(settings):  # noqa: ANN001, ANN202 - Settings is imported la
 
 
 @review_app.command("list")
+@_kafka_errors
 def review_list(
     limit: int = typer.Option(20, min=1, help="Most flagged tickets to show, oldest first."),
     config: Path | None = ConfigOption,
@@ -308,6 +338,7 @@ def review_list(
 
 
 @review_app.command("merge")
+@_kafka_errors
 def review_merge(
     ticket: str = typer.Argument(..., help="The repeat: the ticket to close and merge away."),
     into: str | None = typer.Option(
@@ -346,7 +377,7 @@ def review_merge(
 def register(app: typer.Typer) -> None:
     """Add the gateway's commands to the CLI."""
     app.command("demo")(demo)
-    app.command("run")(run)
-    app.command("replay")(replay)
-    app.command("subscribe")(subscribe)
+    app.command("run")(_kafka_errors(run))
+    app.command("replay")(_kafka_errors(replay))
+    app.command("subscribe")(_kafka_errors(subscribe))
     app.add_typer(review_app, name="review")

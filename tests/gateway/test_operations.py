@@ -324,6 +324,31 @@ def test_invalid_routing_catalogue_or_model_is_a_readable_error(tmp_path: Path) 
             assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--idle-exit", "1"],
+        ["replay", "--dry-run"],
+        ["subscribe", "--department", "shizheng", "--idle-exit", "1"],
+        ["review", "list"],
+        ["review", "merge", "TK-310115-0000000000000000"],
+    ],
+)
+def test_an_unreachable_kafka_is_one_line_and_exit_1_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A mistyped kafka.bootstrap_servers (nothing listens on port 1) stops each gateway command readably."""
+    config = tmp_path / "wrong-address.yaml"
+    config.write_text(
+        "kafka:\n  bootstrap_servers: 127.0.0.1:1\ngateway:\n  http_port: 0\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(app, [*command, "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert "error: Kafka:" in result.output
+    assert "kafka.bootstrap_servers" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_a_gateway_that_stops_on_an_error_exits_1_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
