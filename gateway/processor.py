@@ -21,7 +21,7 @@ from typing import Any
 
 from dedup import Decision, Observation, TicketIndex
 from gateway.changelog import DEDUP_PREFIX, TICKET_PREFIX, ChangelogCodec, TicketState
-from gateway.lifecycle import OPEN, transition_error
+from gateway.lifecycle import OPEN_VALUES, merge_error, transition_error
 from gateway.logs import get_logger
 from gateway.routing import Router
 from gateway.settings import TopicSettings
@@ -44,7 +44,6 @@ RETENTION_PERIOD_MS = 3_600_000
 #: Open tickets without a change for the open retention leave it once per day of event time.
 OPEN_RETENTION_PERIOD_MS = 24 * RETENTION_PERIOD_MS
 _URGENCY_RANK = {u.value: i for i, u in enumerate(Urgency)}
-_OPEN_VALUES = frozenset(s.value for s in OPEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +79,10 @@ def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-def merge_error(
+def _merge_refusal(
     ticket: dict[str, Any], change: dict[str, Any], target: dict[str, Any] | None
 ) -> tuple[ErrorKind, str] | None:
-    """Why a person's merge of ``ticket`` into ``change["duplicate_of"]`` cannot be applied, or None."""
+    """Why a ``duplicate_of`` change cannot be applied: the change's own fields, then the merge rules."""
     target_id = change["duplicate_of"]
     invalid = ErrorKind.INVALID_TRANSITION
     if change["status"] != TicketStatus.CLOSED.value:
@@ -93,16 +92,12 @@ def merge_error(
         )
     if change["resolution"] is None:
         return invalid, "CLOSED needs a resolution (RESOLVED, UNRESOLVED, NOT_RESPONSIBLE, NO_FURTHER_ACTION)"
-    if ticket["status"] not in _OPEN_VALUES:
-        return invalid, f"only an open ticket can be merged into another; it is {ticket['status']}"
-    if target_id == ticket["ticket_id"]:
-        return invalid, "a ticket cannot be merged into itself"
-    if target is None:
-        unknown = f"duplicate_of: unknown or expired ticket {target_id} (or not in this ticket's partition)"
-        return ErrorKind.UNKNOWN_TICKET, unknown
-    if target["status"] not in _OPEN_VALUES:
-        return invalid, f"duplicate_of: {target_id} is {target['status']}; reports join open tickets only"
-    return None
+    refusal = merge_error(ticket, target_id, target)
+    if refusal is None:
+        return None
+    kind = ErrorKind.UNKNOWN_TICKET if refusal.unknown_target else invalid
+    reason = refusal.reason + (" (or not in this ticket's partition)" if refusal.unknown_target else "")
+    return kind, reason
 
 
 def observation(report: dict[str, Any]) -> Observation:
@@ -278,7 +273,7 @@ class PartitionProcessor:
         ticket = state.ticket
         ticket_id, target_id = ticket["ticket_id"], change["duplicate_of"]
         target_state = self.tickets.get(target_id)
-        problem = merge_error(ticket, change, None if target_state is None else target_state.ticket)
+        problem = _merge_refusal(ticket, change, None if target_state is None else target_state.ticket)
         if problem is not None:
             kind, reason = problem
             return [self.dead_letter(source, raw, kind, f"{ticket_id}: {reason}")]
@@ -484,7 +479,7 @@ class PartitionProcessor:
 
     def _track(self, ticket_id: str, ticket: dict[str, Any]) -> None:
         """Keep ``_retired`` and the retention heap in step with the ticket (called on every change)."""
-        if ticket["status"] in _OPEN_VALUES:
+        if ticket["status"] in OPEN_VALUES:
             self._retired.pop(ticket_id, None)
             return
         seq = self._retired.get(ticket_id)

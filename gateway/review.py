@@ -16,13 +16,11 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from gateway.lifecycle import OPEN
+from gateway.lifecycle import merge_error
 from gateway.logs import librdkafka_logger
 from gateway.settings import Settings
 from schemas.models import Resolution, TicketStatus, TicketStatusChange
 from schemas.serde import Codec
-
-_OPEN_VALUES = frozenset(s.value for s in OPEN)
 
 
 class ReviewError(Exception):
@@ -47,18 +45,16 @@ class Pending:
         return evidence[0]["explanation"] if evidence else ""
 
 
-def _open(ticket: dict[str, Any] | None) -> bool:
-    return ticket is not None and ticket["status"] in _OPEN_VALUES and not ticket.get("merged_into")
-
-
 def pending(tickets: dict[str, dict[str, Any]]) -> list[Pending]:
-    """Open tickets flagged as possible duplicates of a ticket that is open too, oldest first."""
+    """Open tickets flagged as possible duplicates of a ticket that is open too, oldest first.
+
+    Exactly those a person can still merge: the gateway's merge rules find nothing against them.
+    """
     out = [
-        Pending(ticket, tickets[ticket["possible_duplicate_of"]])
+        Pending(ticket, tickets[flagged])
         for ticket in tickets.values()
-        if ticket["possible_duplicate_of"]
-        and _open(ticket)
-        and _open(tickets.get(ticket["possible_duplicate_of"]))
+        if (flagged := ticket["possible_duplicate_of"])
+        and merge_error(ticket, flagged, tickets.get(flagged)) is None
     ]
     return sorted(out, key=lambda p: (p.ticket["first_reported_at"], p.ticket["ticket_id"]))
 
@@ -66,23 +62,21 @@ def pending(tickets: dict[str, dict[str, Any]]) -> list[Pending]:
 def merge_target(tickets: dict[str, dict[str, Any]], ticket_id: str, into: str | None) -> str:
     """The ticket ``ticket_id`` is to be merged into: ``into``, or the one it was flagged against.
 
-    Refuses what the gateway would refuse, before anything is posted, with the reason.
+    Refuses, with the reason and before anything is posted, what the gateway would refuse
+    (the same rules: ``gateway.lifecycle.merge_error``).
     """
     ticket = tickets.get(ticket_id)
     if ticket is None:
         raise ReviewError(f"ticket {ticket_id} is not on the dispatch queue")
-    if not _open(ticket):
-        raise ReviewError(f"ticket {ticket_id} is {ticket['status']}: only an open ticket can be merged")
     target = into or ticket["possible_duplicate_of"]
     if target is None:
         raise ReviewError(
             f"ticket {ticket_id} was not flagged as a possible duplicate: name the ticket with --into"
         )
-    if target == ticket_id:
-        raise ReviewError("a ticket cannot be merged into itself")
-    if not _open(tickets.get(target)):
-        state = tickets[target]["status"] if target in tickets else "not on the dispatch queue"
-        raise ReviewError(f"ticket {target} is {state}: reports join open tickets only")
+    refusal = merge_error(ticket, target, tickets.get(target))
+    if refusal is not None:
+        where = " (not on the dispatch queue)" if refusal.unknown_target else ""
+        raise ReviewError(f"{ticket_id}: {refusal.reason}{where}")
     return target
 
 

@@ -46,11 +46,11 @@ def test_pending_lists_open_flagged_tickets_whose_candidate_is_open_oldest_first
     ("ticket_id", "into", "says"),
     [
         ("nope", None, "nope is not on the dispatch queue"),
-        ("G", "A", "G is CLOSED: only an open ticket can be merged"),
+        ("G", "A", "only an open ticket can be merged into another; G is CLOSED"),
         ("D", None, "not flagged as a possible duplicate: name the ticket with --into"),
         ("B", "B", "cannot be merged into itself"),
-        ("H", None, "G is CLOSED: reports join open tickets only"),
-        ("I", None, "gone is not on the dispatch queue: reports join open tickets only"),
+        ("H", None, "G is CLOSED; reports join open tickets only"),
+        ("I", None, r"unknown or expired ticket gone \(not on the dispatch queue\)"),
     ],
 )
 def test_merges_the_gateway_would_refuse_are_refused_before_posting(
