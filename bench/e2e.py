@@ -5,7 +5,8 @@ Both runs read the same pre-produced ``reports`` topic on a real Apache Kafka br
 the same process run, so the ratio between them is the figure to watch:
 
 1. passthrough: consume → produce the same bytes → ``send_offsets_to_transaction`` →
-   commit, with the gateway's batch size: what Kafka and the Python client cost alone;
+   commit, with the gateway's batch size and transactional producer configuration: what
+   Kafka and the Python client cost alone;
 2. gateway: ``GatewayService`` over the same records (decode, dedup, route, encode
    tickets/departments/events/changelog, one transaction per batch);
 3. with ``--instances 1,2``: the gateway as that many ``bingxian run`` processes in one
@@ -59,12 +60,20 @@ from gateway.testing import (
 )
 from gateway.topics import TopicSpec, ensure_topics
 from gateway.topology import topic_specs
+from gateway.transaction import producer_config
 from gateway.workload import build
 from schemas import SingleObjectCodec
 
 
-def passthrough(bootstrap: str, source: str, batch_size: int) -> float:
-    """Seconds to copy ``source`` to a new topic exactly once, batch by batch."""
+def passthrough(settings: Settings) -> float:
+    """Seconds to copy ``reports`` to a new topic exactly once, batch by batch.
+
+    The gateway's batch size and its transactional producer configuration
+    (``gateway.transaction.producer_config``): the baseline differs from the gateway
+    only in the work between consume and produce.
+    """
+    bootstrap, source = settings.kafka.bootstrap_servers, settings.topics.reports
+    batch_size = settings.gateway.batch_size
     target = f"passthrough-{uuid.uuid4().hex[:8]}"
     partitions = len(end_offsets(bootstrap, source))
     ensure_topics(bootstrap, [TopicSpec(target, partitions)])
@@ -79,14 +88,7 @@ def passthrough(bootstrap: str, source: str, batch_size: int) -> float:
             "partition.assignment.strategy": "cooperative-sticky",
         }
     )
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "transactional.id": group,
-            "linger.ms": 5,
-            "queue.buffering.max.messages": 1_000_000,
-        }
-    )
+    producer = Producer(producer_config(settings, group))
     producer.init_transactions(30)
     ends = end_offsets(bootstrap, source)
     total = sum(ends.values())
@@ -364,7 +366,7 @@ def main() -> None:
         ensure_topics(bootstrap, topic_specs(settings, load_catalogue().all_departments()))
         produce_all(bootstrap, settings.topics.reports, ((k, v) for k, v, _ in reports))
 
-        pass_s = passthrough(bootstrap, settings.topics.reports, settings.gateway.batch_size)
+        pass_s = passthrough(settings)
         gate_s = gateway_throughput(bootstrap, settings, len(reports))
         n = len(reports)
         print(f"passthrough (EOS consume→produce): {n / pass_s:10,.0f} records/s  ({pass_s:.1f}s)")

@@ -45,7 +45,7 @@ from gateway.routing import Router, load_catalogue
 from gateway.settings import Settings, TopicSettings
 from gateway.topics import ensure_topics
 from gateway.topology import topic_specs
-from gateway.transaction import must_abort, produce_in_transaction
+from gateway.transaction import must_abort, produce_in_transaction, producer_config
 from schemas import ids
 from schemas.exceptions import SchemaError
 from schemas.models import DeadLetterSource, ErrorKind, Transport
@@ -153,25 +153,7 @@ class GatewayService:
             log.info("health endpoints up", url=self.health.url)
         logger = librdkafka_logger()
         self._producer = Producer(
-            kafka.client_config(
-                **{
-                    "transactional.id": f"bingxian-gateway-{g.instance_id}",
-                    "transaction.timeout.ms": g.transaction_timeout_ms,
-                    "linger.ms": 5,
-                    "queue.buffering.max.messages": 1_000_000,
-                    # Back-to-back transactions: the coordinator answers CONCURRENT_TRANSACTIONS
-                    # while it still completes the last commit, and librdkafka retries after
-                    # retry.backoff.ms, doubling up to retry.backoff.max.ms (100 ms → 1 s by
-                    # default), so the next transaction went on waiting whole backoff steps
-                    # after the coordinator was free. The Java client retries these after 20 ms
-                    # (KAFKA-5477).
-                    "retry.backoff.ms": 20,
-                    "retry.backoff.max.ms": 200,
-                    # A dead letter carries the whole input record it is about, so it may be a
-                    # little over an input's size; the dead-letter topic allows twice the limit.
-                    "message.max.bytes": self.topics.deadletter_max_bytes,
-                }
-            ),
+            producer_config(self.settings, f"bingxian-gateway-{g.instance_id}"),
             logger=logger,
         )
         # Fences a crashed predecessor with the same instance id and aborts its open transaction.
