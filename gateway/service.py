@@ -38,6 +38,7 @@ from connectors.batches import next_batch
 from dedup import TicketIndex
 from gateway.changelog import LatestPerKey
 from gateway.health import HealthServer, Heartbeat
+from gateway.heap import HeapKeeper
 from gateway.logs import get_logger, librdkafka_logger
 from gateway.metrics import GatewayMetrics
 from gateway.processor import Emit, PartitionProcessor
@@ -190,6 +191,7 @@ class GatewayService:
         log.info("gateway running", instance=g.instance_id, group=g.group_id, status_group=g.status_group_id)
         last_input = time.monotonic()
         inputs = ((self._consumer, g.poll_timeout_ms / 1000), (self._status_consumer, 0.0))
+        heap = HeapKeeper(g.gc_sweep_seconds)
         try:
             while not self._stop.is_set():
                 self.heartbeat.beat()
@@ -209,10 +211,12 @@ class GatewayService:
                     log.info("no input, stopping", idle_seconds=idle_exit_s)
                     break
                 self._update_lag()
+                heap.settle()
         except GatewayError as exc:
             log.error("gateway stopping on an error", error=str(exc))
             raise
         finally:
+            heap.release()
             self._shutdown()
 
     def _group_consumer(self, group_id: str) -> Consumer:

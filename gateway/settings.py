@@ -123,6 +123,13 @@ class GatewaySettings(_Section):
         description="Aborted transactions in a row (retried after 50 ms, doubling to 5 s) before the "
         "service stops with the last error instead of retrying input that keeps failing (~1 min).",
     )
+    gc_sweep_seconds: float = Field(
+        600,
+        ge=0,
+        description="The state is frozen out of CPython's cyclic collector after each round of "
+        "work, and swept (one full collection) this often; 0 leaves the collector as CPython runs "
+        "it. See gateway/heap.py.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(
         8081, ge=0, le=65535, description="Health, readiness and metrics; 0 picks a free port."
