@@ -2,9 +2,9 @@
 
 The state (every ticket's Avro dict, the dedup index's rows) is hundreds of thousands of
 long-lived objects with no reference cycles between them. CPython's full collections
-still walk every one: on ``bench.processor``'s 20,000 reports, 8 full collections took
-1.1 s of CPU, the longest 269 ms, a stall that every report in flight waits for. The
-state only grows with the city, and so would the stalls.
+still walk every one: on ``bench.processor``'s 20,000 reports, 7 full collections took
+2.6-3.5 s of CPU, the longest 412-603 ms, a stall that every report in flight waits for.
+The state grows with the city, and so would the stalls.
 
 So the service freezes the heap (``gc.freeze``) at the end of each round of its loop:
 what is alive then leaves the collector's generations. Frozen objects are still freed by
