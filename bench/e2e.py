@@ -206,6 +206,9 @@ def live_latency(
 ):
     """Produce at ``rate`` reports/s for ``seconds``; each report's produce → committed ticket event.
 
+    Returns the (send time, latency ms) timeline, the number sent, and the gateway
+    process's CPU seconds per second of the load (None without /proc).
+
     The gateway runs as ``bingxian run`` in its own process, as it is deployed: in a thread
     of this process it would share the interpreter lock with the producer and the watcher
     below, and its latency measured two to three times the service's (p50 ~150 against
@@ -259,6 +262,7 @@ def live_latency(
         while not watching.is_set():
             time.sleep(0.01)
         count = int(rate * seconds)
+        cpu_begin = gateway.cpu_seconds()
         begin = time.perf_counter()
         for i, (key, value, report_id) in enumerate(reports[:count]):
             due = begin + i / rate
@@ -271,12 +275,15 @@ def live_latency(
         deadline = time.perf_counter() + 60
         while len(seen.keys() & sent.keys()) < len(sent) and time.perf_counter() < deadline:
             time.sleep(0.1)
+        cpu_end, end = gateway.cpu_seconds(), time.perf_counter()
     finally:
         stop.set()
         gateway.stop()
     # (seconds into the run the report was sent, its latency in ms), in send order
     timeline = [(sent[r] - begin, (seen[r] - sent[r]) * 1000) for r in sent if r in seen]
-    return timeline, len(sent)
+    # How busy the gateway was: at a utilisation near one core, queueing sets the tail.
+    busy = None if cpu_begin is None or cpu_end is None else (cpu_end - cpu_begin) / (end - begin)
+    return timeline, len(sent), busy
 
 
 def wait_ready(gateway: GatewayProcess, *, timeout_s: float) -> None:
@@ -301,8 +308,13 @@ def wait_ready(gateway: GatewayProcess, *, timeout_s: float) -> None:
     raise TimeoutError(f"the gateway was not ready within {timeout_s}s; see {gateway.log_path}")
 
 
-def print_latency(timeline: list[tuple[float, float]], warmup: float) -> None:
-    """p50/p99/max of the whole live run and of the reports sent after ``warmup`` seconds."""
+def print_latency(timeline: list[tuple[float, float]], warmup: float, busy: float | None) -> None:
+    """p50/p99/max of the whole live run and of the reports sent after ``warmup`` seconds.
+
+    ``busy``: the gateway process's CPU seconds per second of the run (1.0 is one core).
+    """
+    if busy is not None:
+        print(f"  gateway process: {busy:.0%} of one core while the load ran")
     whole = [ms for _, ms in timeline]
     steady = [ms for at, ms in timeline if at >= warmup]
     for label, latencies in (("whole run", whole), (f"after {warmup:.0f}s", steady)):
@@ -383,15 +395,17 @@ def main() -> None:
 
         live = with_partitions(isolated_settings(bootstrap), args.partitions)
         ensure_topics(bootstrap, topic_specs(live, load_catalogue().all_departments()))
-        timeline, sent = live_latency(bootstrap, live, reports, args.rate, args.seconds, workdir)
+        timeline, sent, busy = live_latency(bootstrap, live, reports, args.rate, args.seconds, workdir)
         print(f"live at {args.rate:.0f} reports/s for {args.seconds:.0f}s: {len(timeline)}/{sent} seen")
-        print_latency(timeline, args.warmup)
+        print_latency(timeline, args.warmup, busy)
         if args.restart:
             # A new gateway over the same topics, group and instance id: it fences the first
             # one's producer, restores its partitions from the changelog and resumes.
-            timeline, sent = live_latency(bootstrap, live, reports[sent:], args.rate, args.seconds, workdir)
+            timeline, sent, busy = live_latency(
+                bootstrap, live, reports[sent:], args.rate, args.seconds, workdir
+            )
             print(f"restarted gateway, same topics and instance id: {len(timeline)}/{sent} seen")
-            print_latency(timeline, args.warmup)
+            print_latency(timeline, args.warmup, busy)
         print(f"finished {datetime.now(UTC).isoformat(timespec='seconds')}")
 
 
