@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -110,6 +111,36 @@ def test_endpoints_and_metrics(gateway_settings: Settings, running: GatewayServi
         time.sleep(0.2)
         metrics = _get(f"{base}/metrics")[1]
     assert _get(f"{base}/nothing")[0] == 404
+
+
+def test_the_running_service_keeps_its_state_out_of_the_cyclic_collector(gateway_settings: Settings) -> None:
+    """While it runs, what its state holds is frozen at the end of each round (gateway/heap.py);
+    stopped, it hands the heap back to the collector."""
+    settings = gateway_settings
+    assert gc.get_freeze_count() == 0
+    service = GatewayService(settings)
+    thread = threading.Thread(target=service.run)
+    thread.start()
+    try:
+        produce_all(
+            settings.kafka.bootstrap_servers,
+            settings.topics.reports,
+            [("310115", CODEC.encode(examples.report()))],
+        )
+        _caught_up(settings)
+        ticket = next(state.ticket for p in service.processors.values() for state in p.tickets.values())
+        deadline = time.monotonic() + 30
+        # frozen: still tracked, but in none of the collector's generations
+        while any(o is ticket for o in gc.get_objects()):
+            assert time.monotonic() < deadline, "the ticket's state was never frozen"
+            time.sleep(0.1)
+        assert gc.is_tracked(ticket)
+        assert gc.get_freeze_count() > 0
+    finally:
+        service.stop()
+        thread.join(60)
+    assert gc.get_freeze_count() == 0
+    assert any(o is ticket for o in gc.get_objects())
 
 
 def test_status_feedback_is_forwarded_validated_and_applied(
