@@ -5,6 +5,12 @@ report of the same real-world issue is in the stream; the decision says duplicat
 when the band is MERGE. Also: whether a merge went to the right ticket (the one
 the issue's earlier reports opened), B-cubed precision and recall of the ticket
 clusters, the size of the REVIEW band, and the confusion of truth and bands.
+
+On the simulator, a *near-miss pair* is a near-miss issue and the issue it was built
+to imitate (``near_miss_of``); merging one into the other is the mistake the near
+misses exist to provoke. A false merge of a near-miss issue with some third, unrelated
+issue is an ordinary false merge (it lowers MERGE precision like any other); it is
+counted apart so the two are never mixed up.
 """
 
 from __future__ import annotations
@@ -49,8 +55,9 @@ class Metrics:
     bcubed_recall: float
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
-    near_miss_merged: int = 0
-    near_miss_by_type: dict[str, int] = field(default_factory=dict)  # simulator near-miss type
+    near_miss_merged: int = 0  # false merges of a near miss with the issue it imitates
+    near_miss_by_type: dict[str, int] = field(default_factory=dict)  # those, by simulator near-miss type
+    near_miss_other_merged: int = 0  # false merges of a near-miss issue with an unrelated issue
     recurrences: int = 0
     flagged: int = 0
     flagged_linked: int = 0
@@ -71,6 +78,15 @@ class Metrics:
         return _ratio(self.true_merges + self.review_confirmable, self.true_duplicates)
 
 
+def _near_miss_pair(imitates: dict[str, tuple[str | None, str | None]], a: str, b: str) -> str | None:
+    """The near-miss type when clusters ``a`` and ``b`` are a near miss and the issue it imitates."""
+    for near, other in ((a, b), (b, a)):
+        original, kind = imitates.get(near, (None, None))
+        if original == other:
+            return kind or "unknown"
+    return None
+
+
 def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
     """Metrics over the outcomes whose ``measured`` flag is set (the split), in stream context."""
     seen: set[str] = set()
@@ -83,7 +99,13 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
         if outcome.ticket_id == report.obs.report_id:
             primary[outcome.ticket_id] = report
 
-    tp = fp = fn = right = review = mr_tp = mr_fp = near_miss = recurrences = confirmable = 0
+    # Near-miss issue -> (the issue it imitates, how), from its first report.
+    imitates = {
+        o.report.cluster: (o.report.near_miss_of, o.report.near_miss_type)
+        for o in outcomes
+        if o.report.near_miss_of is not None
+    }
+    tp = fp = fn = right = review = mr_tp = mr_fp = near_miss = near_other = recurrences = confirmable = 0
     flagged = flagged_linked = 0
     confusion = {"duplicate": Counter[str](), "new": Counter[str]()}
     near_types = Counter[str]()
@@ -116,11 +138,13 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
                 right += opener is not None and opener.cluster == report.cluster
             else:
                 fp += 1
-            wrong = opener is None or opener.cluster != report.cluster
-            if wrong and "near_miss" in (report.kind, opener and opener.kind):
-                near_miss += 1
-                near = report.near_miss_type or (opener and opener.near_miss_type)
-                near_types[near or "unknown"] += 1
+            if opener is not None and opener.cluster != report.cluster:
+                pair = _near_miss_pair(imitates, report.cluster, opener.cluster)
+                if pair is not None:
+                    near_miss += 1
+                    near_types[pair] += 1
+                elif report.cluster in imitates or opener.cluster in imitates:
+                    near_other += 1
         elif is_dup:
             fn += 1
 
@@ -159,6 +183,7 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
         by_kind={k: {b: v[b] for b in BANDS} for k, v in sorted(by_kind.items())},
         near_miss_merged=near_miss,
         near_miss_by_type=dict(sorted(near_types.items())),
+        near_miss_other_merged=near_other,
         recurrences=recurrences,
         flagged=flagged,
         flagged_linked=flagged_linked,
@@ -202,9 +227,15 @@ def format_metrics(m: Metrics, *, title: str) -> list[str]:
         lines.append("  by simulator kind          " + "  ".join(f"{b:>6}" for b in BANDS))
         for kind, row in m.by_kind.items():
             lines.append(f"    {kind:<24} " + "  ".join(f"{row[b]:>6}" for b in BANDS))
-        lines.append(f"  near-miss pairs merged     {m.near_miss_merged}")
+        lines.append(
+            f"  near-miss pairs merged     {m.near_miss_merged} (a near miss with the issue it imitates)"
+        )
         for near, count in m.near_miss_by_type.items():
             lines.append(f"    {near:<32} {count:>6}")
+        lines.append(
+            f"  near misses merged else    {m.near_miss_other_merged} "
+            "(a near-miss issue with an unrelated one; counted in MERGE P)"
+        )
     if m.flagged:
         lines.append(
             f"  city-flagged duplicates    {m.flagged}, linked to an earlier request {m.flagged_linked}"

@@ -10,7 +10,7 @@ from dedup.observation import Observation
 class LabelledReport:
     """One report with its ground truth: the real-world issue (cluster) it belongs to."""
 
-    __slots__ = ("closed_ms", "cluster", "flagged", "kind", "near_miss_type", "obs")
+    __slots__ = ("closed_ms", "cluster", "flagged", "kind", "near_miss_of", "near_miss_type", "obs")
 
     def __init__(
         self,
@@ -21,6 +21,7 @@ class LabelledReport:
         kind: str | None = None,
         flagged: bool = False,
         near_miss_type: str | None = None,
+        near_miss_of: str | None = None,
     ) -> None:
         self.obs = obs
         self.cluster = cluster
@@ -28,6 +29,7 @@ class LabelledReport:
         self.kind = kind  # simulator: original / repeat / near_miss / single
         self.flagged = flagged  # NYC: the city's resolution text calls it a duplicate
         self.near_miss_type = near_miss_type  # simulator: how a near miss resembles its original
+        self.near_miss_of = near_miss_of  # simulator: the cluster (issue) a near miss imitates
 
 
 SPLITS = ("first-half", "second-half", "all")

@@ -68,7 +68,7 @@ def load_simulator(path: Path) -> list[LabelledReport]:
     path = Path(path)
     truth_path = path / TRUTH_FILE if path.is_dir() else path
     folder = truth_path.parent
-    truth: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+    truth: dict[tuple[str, str], tuple[str, str, str | None, str | None]] = {}
     for line, item in _jsonl(truth_path):
         for field in ("channel", "source_record_id", "kind"):
             if not isinstance(item.get(field), str):
@@ -77,11 +77,12 @@ def load_simulator(path: Path) -> list[LabelledReport]:
             continue
         if not isinstance(item.get("issue_id"), str):
             raise LabelledDataError(truth_path, line, "issue_id", "missing for a well-formed record")
-        near = item.get("near_miss_type")
+        near, of = item.get("near_miss_type"), item.get("near_miss_of")
         truth[(item["channel"], item["source_record_id"])] = (
             item["issue_id"],
             item["kind"],
             near if isinstance(near, str) else None,
+            of if isinstance(of, str) else None,
         )
     closed: dict[str, int] = {}
     closures = folder / CLOSURES_FILE
@@ -119,7 +120,7 @@ def load_simulator(path: Path) -> list[LabelledReport]:
                 )
             if report.filing_only:
                 continue
-            issue_id, kind, near = label
+            issue_id, kind, near, of = label
             out.append(
                 LabelledReport(
                     Observation.from_report(report),
@@ -127,6 +128,7 @@ def load_simulator(path: Path) -> list[LabelledReport]:
                     closed_ms=closed.get(issue_id),
                     kind=kind,
                     near_miss_type=near,
+                    near_miss_of=of,
                 )
             )
     return in_time_order(out)

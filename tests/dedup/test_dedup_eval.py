@@ -86,7 +86,7 @@ def test_chicago_loader_names_line_and_field(tmp_path):
         load_chicago(path)
 
 
-def outcome(report_id, cluster, band, ticket_id, t, kind=None, near=None, flagged=None):
+def outcome(report_id, cluster, band, ticket_id, t, kind=None, near=None, flagged=None, near_of=None):
     obs = Observation(report_id=report_id, event_time_ms=t)
 
     class D:
@@ -96,7 +96,8 @@ def outcome(report_id, cluster, band, ticket_id, t, kind=None, near=None, flagge
     decision.band = band
     decision.ticket_id = flagged if band == "REVIEW" else ticket_id
     decision.recurrence_of = None
-    return Outcome(LabelledReport(obs, cluster, kind=kind, near_miss_type=near), decision, ticket_id)
+    report = LabelledReport(obs, cluster, kind=kind, near_miss_type=near, near_miss_of=near_of)
+    return Outcome(report, decision, ticket_id)
 
 
 def test_metrics_on_a_hand_made_stream():
@@ -126,19 +127,28 @@ def test_metrics_on_a_hand_made_stream():
     assert 0 < m.bcubed_precision < 1
 
 
-def test_near_miss_merges_are_counted_by_the_near_miss_type_on_either_side():
-    """A wrong merge counts as a near-miss pair when the report or the ticket's primary is a near miss."""
+def test_a_near_miss_pair_is_a_near_miss_merged_with_the_issue_it_imitates_either_way():
+    """Pairs are counted by cluster, whichever side merged.
+
+    A near miss merged with a third, unrelated issue is counted apart, not as a pair.
+    """
     outcomes = [
         outcome("o1", "O", "NEW", "o1", 0, "original"),
-        outcome("n1", "N", "MERGE", "o1", 1, "near_miss", "different_problem_same_address"),
-        outcome("m1", "M", "NEW", "m1", 2, "near_miss", "after_closure"),
-        outcome("s1", "S", "MERGE", "m1", 3, "single"),  # into a near miss's ticket
-        outcome("o2", "O", "MERGE", "o1", 4, "repeat"),  # a right merge: not a near-miss pair
-        outcome("x1", "X", "MERGE", "o1", 5, "single"),  # wrong, but no near miss involved
+        outcome("n1", "N", "MERGE", "o1", 1, "near_miss", "different_problem_same_address", near_of="O"),
+        outcome("p1", "P", "NEW", "p1", 2, "original"),
+        outcome("m1", "M", "NEW", "m1", 3, "near_miss", "after_closure", near_of="P"),
+        outcome("p2", "P", "MERGE", "m1", 4, "repeat"),  # the original's repeat into its near miss's ticket
+        outcome("n2", "N", "MERGE", "o1", 5, "repeat"),  # the near miss's repeat, no near-miss mark itself
+        outcome("s1", "S", "MERGE", "m1", 6, "single"),  # an unrelated issue into a near miss's ticket
+        outcome("o2", "O", "MERGE", "o1", 7, "repeat"),  # a right merge: not a near-miss pair
+        outcome("x1", "X", "MERGE", "o1", 8, "single"),  # wrong, but no near miss involved
     ]
     m = evaluate(outcomes, [True] * len(outcomes))
-    assert m.near_miss_merged == 2
-    assert m.near_miss_by_type == {"after_closure": 1, "different_problem_same_address": 1}
+    assert m.near_miss_merged == 3
+    assert m.near_miss_by_type == {"after_closure": 1, "different_problem_same_address": 2}
+    assert m.near_miss_other_merged == 1
+    # p2 and n2 are duplicates merged into the wrong ticket; only o2 found its own.
+    assert (m.merged, m.true_merges, m.right_ticket) == (6, 3, 1)
 
 
 def test_split_halves_partition_the_time_range():
@@ -214,6 +224,9 @@ def test_simulator_loader_maps_records_through_the_connectors(tmp_path):
     assert len(loaded_ids) > 0.8 * len(expected_ids)  # filings (事件报备) are left out
     by_id = {t["report_id"]: t for t in truth}
     assert all(r.cluster == by_id[r.obs.report_id]["issue_id"] for r in stream)
+    near = [r for r in stream if r.near_miss_of is not None]
+    assert near, "seed 5 plans near misses"
+    assert all(r.near_miss_of == by_id[r.obs.report_id]["near_miss_of"] != r.cluster for r in near)
     times = [r.obs.event_time_ms for r in stream]
     assert times == sorted(times)
 
