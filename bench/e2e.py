@@ -9,6 +9,12 @@ the same process run, so the ratio between them is the figure to watch:
    Kafka and the Python client cost alone;
 2. gateway: ``GatewayService`` over the same records (decode, dedup, route, encode
    tickets/departments/events/changelog, one transaction per batch);
+   then the fan-out passthrough: the passthrough again, but writing for each report as
+   many records as the gateway wrote per report (its committed output, counted after
+   its run), with the gateway's own record bytes (a uniform sample) to topics laid out
+   like its outputs. What Kafka and the client cost for the gateway's output volume, with
+   no work at all between consume and produce: the ceiling of any gateway that writes
+   what this one writes, on this machine;
 3. with ``--instances 1,2``: the gateway as that many ``bingxian run`` processes in one
    group over the same records (the way the service scales: partitions split between
    instances, one transactional producer each), timed from the moment every instance
@@ -19,6 +25,9 @@ the same process run, so the ratio between them is the figure to watch:
    readable by a ``read_committed`` consumer.
 
     python -m bench.e2e --reports 200000 --rate 500 --seconds 40 --warmup 10 --restart --instances 1,2
+
+``--batch-size`` changes the reports per transaction of the throughput runs (1–3);
+``--seconds 0`` leaves out the live run.
 
 The live run starts a new gateway on new topics; the latency is printed for the whole
 run, its first seconds included, and for the reports sent after ``--warmup`` seconds.
@@ -32,16 +41,26 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from gateway.logs import configure_logging
@@ -64,19 +83,24 @@ from gateway.transaction import producer_config
 from gateway.workload import build
 from schemas import SingleObjectCodec
 
+#: One record to write: topic, partition, key, value.
+Out = tuple[str, int, bytes | None, bytes | None]
 
-def passthrough(settings: Settings) -> float:
-    """Seconds to copy ``reports`` to a new topic exactly once, batch by batch.
+
+def passthrough(settings: Settings, fanout: Callable[[Message], Iterable[Out]] | None = None) -> float:
+    """Seconds to copy ``reports`` exactly once, batch by batch.
 
     The gateway's batch size and its transactional producer configuration
     (``gateway.transaction.producer_config``): the baseline differs from the gateway
-    only in the work between consume and produce.
+    only in the work between consume and produce. Each input record is copied to a new
+    topic, or, with ``fanout``, replaced by the records it returns.
     """
     bootstrap, source = settings.kafka.bootstrap_servers, settings.topics.reports
     batch_size = settings.gateway.batch_size
     target = f"passthrough-{uuid.uuid4().hex[:8]}"
     partitions = len(end_offsets(bootstrap, source))
-    ensure_topics(bootstrap, [TopicSpec(target, partitions)])
+    if fanout is None:
+        ensure_topics(bootstrap, [TopicSpec(target, partitions)])
     group = f"passthrough-{uuid.uuid4().hex[:8]}"
     consumer = Consumer(
         {
@@ -105,7 +129,13 @@ def passthrough(settings: Settings) -> float:
         for message in messages:
             if message.error():
                 continue
-            producer.produce(target, key=message.key(), value=message.value(), partition=message.partition())
+            if fanout is None:
+                producer.produce(
+                    target, key=message.key(), value=message.value(), partition=message.partition()
+                )
+            else:
+                for topic, partition, key, value in fanout(message):
+                    producer.produce(topic, key=key, value=value, partition=partition)
             offsets[message.partition()] = message.offset() + 1
             done += 1
         producer.send_offsets_to_transaction(
@@ -115,6 +145,74 @@ def passthrough(settings: Settings) -> float:
     elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close()
     return elapsed
+
+
+def gateway_output(bootstrap: str, topics: list[str], keep: int = 50_000) -> tuple[int, int, list[Out]]:
+    """The committed records the gateway wrote to ``topics``: count, bytes and a uniform sample."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"count-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    rng = random.Random(0)
+    sample: list[Out] = []
+    seen = size = 0
+    try:
+        pending: dict[tuple[str, int], int] = {}
+        for topic in topics:
+            for partition, high in end_offsets(bootstrap, topic).items():
+                if high > 0:
+                    pending[(topic, partition)] = high
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in pending])
+        while pending:
+            for message in consumer.consume(5000, 1.0):
+                error, where = message.error(), (message.topic(), message.partition())
+                if error is not None:
+                    at_end = message.offset() >= pending.get(where, 0)
+                    if error.code() == KafkaError._PARTITION_EOF and at_end:
+                        pending.pop(where, None)
+                    continue
+                value = message.value()
+                seen += 1
+                size += len(value or b"") + len(message.key() or b"")
+                record = (message.topic(), message.partition(), message.key(), value)
+                if len(sample) < keep:
+                    sample.append(record)
+                elif (slot := rng.randrange(seen)) < keep:
+                    sample[slot] = record  # reservoir sampling: every record equally likely
+    finally:
+        consumer.close()
+    return seen, size, sample
+
+
+def fanout_of(bootstrap: str, sample: list[Out], per_report: float) -> Callable[[Message], list[Out]]:
+    """For each input record, the next gateway output records of the sample, ``per_report`` on average.
+
+    They go to new topics laid out like the gateway's (same partitions), so a transaction
+    spans as many partitions as the gateway's do.
+    """
+    prefix = f"fanout-{uuid.uuid4().hex[:8]}."
+    ensure_topics(
+        bootstrap,
+        [TopicSpec(prefix + t, len(end_offsets(bootstrap, t))) for t in sorted({r[0] for r in sample})],
+    )
+    records = [(prefix + t, p, k, v) for t, p, k, v in sample]
+    state = {"inputs": 0, "next": 0}
+
+    def fanout(_message: Message) -> list[Out]:
+        state["inputs"] += 1
+        due = int(state["inputs"] * per_report) - int((state["inputs"] - 1) * per_report)
+        out = []
+        for _ in range(due):
+            out.append(records[state["next"] % len(records)])
+            state["next"] += 1
+        return out
+
+    return fanout
 
 
 def gateway_throughput(bootstrap: str, settings, total: int) -> float:
@@ -339,7 +437,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rate", type=float, default=500.0)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="of the live run; 0 leaves it out")
     parser.add_argument(
         "--restart",
         action="store_true",
@@ -360,6 +458,12 @@ def main() -> None:
     parser.add_argument(
         "--partitions", type=int, default=3, help="partitions of every topic (the service's default is 6)"
     )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="most reports per transaction in the throughput runs (default: gateway.batch_size)",
+    )
     args = parser.parse_args()
     configure_logging("WARNING")
     with bench_cluster() as bootstrap:
@@ -375,15 +479,32 @@ def main() -> None:
         ]
         print(f"workload: {len(reports)} reports, mapped and encoded in {time.perf_counter() - t0:.1f}s")
         settings = with_partitions(isolated_settings(bootstrap), args.partitions)
+        if args.batch_size is not None:
+            gateway = settings.gateway.model_copy(update={"batch_size": args.batch_size})
+            settings = settings.model_copy(update={"gateway": gateway})
+        print(f"throughput runs: {settings.gateway.batch_size} reports per transaction at most")
         ensure_topics(bootstrap, topic_specs(settings, load_catalogue().all_departments()))
         produce_all(bootstrap, settings.topics.reports, ((k, v) for k, v, _ in reports))
 
         pass_s = passthrough(settings)
         gate_s = gateway_throughput(bootstrap, settings, len(reports))
         n = len(reports)
+        t = settings.topics
+        outputs = [s.name for s in topic_specs(settings, load_catalogue().all_departments())]
+        outputs = [name for name in outputs if name not in {t.reports, t.ticket_status, *t.raw.values()}]
+        written, size, sample = gateway_output(bootstrap, outputs)
+        fan_s = passthrough(settings, fanout_of(bootstrap, sample, written / n))
         print(f"passthrough (EOS consume→produce): {n / pass_s:10,.0f} records/s  ({pass_s:.1f}s)")
         print(f"gateway     (EOS, dedup, routing): {n / gate_s:10,.0f} reports/s  ({gate_s:.1f}s)")
         print(f"ratio gateway/passthrough: {pass_s / gate_s:.2f}")
+        print(
+            f"  the gateway wrote {written:,} records, {written / n:.2f} per report, "
+            f"{size / written:,.0f} bytes each on average, to {len({r[0] for r in sample})} topics"
+        )
+        print(
+            f"fan-out passthrough (as many records and bytes per report as the gateway writes): "
+            f"{n / fan_s:10,.0f} reports/s  ({fan_s:.1f}s); ratio gateway/fan-out {fan_s / gate_s:.2f}"
+        )
         workdir = Path(".bingxian") / f"bench-e2e-{uuid.uuid4().hex[:6]}"
         for instances in args.instances:
             workdir.mkdir(parents=True, exist_ok=True)
@@ -393,6 +514,9 @@ def main() -> None:
                 f"{records / seconds:10,.0f} reports/s  ({records} reports, {seconds:.1f}s once all joined)"
             )
 
+        if args.seconds <= 0:
+            print(f"finished {datetime.now(UTC).isoformat(timespec='seconds')} (no live run: --seconds 0)")
+            return
         live = with_partitions(isolated_settings(bootstrap), args.partitions)
         ensure_topics(bootstrap, topic_specs(live, load_catalogue().all_departments()))
         timeline, sent, busy = live_latency(bootstrap, live, reports, args.rate, args.seconds, workdir)
