@@ -71,6 +71,7 @@ from gateway.testing import (
     GatewayProcess,
     bench_cluster,
     committed_offsets,
+    cpu_seconds_of,
     end_offsets,
     isolated_settings,
     produce_all,
@@ -189,11 +190,14 @@ def gateway_output(bootstrap: str, topics: list[str], keep: int = 50_000) -> tup
     return seen, size, sample
 
 
-def fanout_of(bootstrap: str, sample: list[Out], per_report: float) -> Callable[[Message], list[Out]]:
+def fanout_of(
+    bootstrap: str, sample: list[Out], per_report: float, *, keep_index: bool = False
+) -> Callable[[Message], list]:
     """For each input record, the next gateway output records of the sample, ``per_report`` on average.
 
     They go to new topics laid out like the gateway's (same partitions), so a transaction
-    spans as many partitions as the gateway's do.
+    spans as many partitions as the gateway's do. With ``keep_index``, each comes as
+    (its position in ``sample``, the record).
     """
     prefix = f"fanout-{uuid.uuid4().hex[:8]}."
     ensure_topics(
@@ -208,11 +212,63 @@ def fanout_of(bootstrap: str, sample: list[Out], per_report: float) -> Callable[
         due = int(state["inputs"] * per_report) - int((state["inputs"] - 1) * per_report)
         out = []
         for _ in range(due):
-            out.append(records[state["next"] % len(records)])
+            i = state["next"] % len(records)
+            out.append((i, records[i]) if keep_index else records[i])
             state["next"] += 1
         return out
 
     return fanout
+
+
+def encoding_fanout_of(
+    bootstrap: str, settings: Settings, sample: list[Out], per_report: float
+) -> Callable[[Message], list[Out]]:
+    """``fanout_of`` plus the Avro work no gateway can skip: decode the report, encode its tickets and events.
+
+    The sample's tickets and events are decoded before the run and encoded again for each
+    copy; department copies and changelog records go as they are (the gateway reuses the
+    ticket's bytes for departments, and the changelog's own encoding is left out), so this
+    is a floor of what the gateway must do per report, with no dedup, routing or state.
+    """
+    codec = SingleObjectCodec()
+    encoded = {settings.topics.tickets, settings.topics.ticket_events}
+    decoded = {i: codec.decode_dict(r[3]) for i, r in enumerate(sample) if r[0] in encoded and r[3]}
+    copy = fanout_of(bootstrap, sample, per_report, keep_index=True)
+
+    def fanout(message: Message) -> list[Out]:
+        codec.decode_dict(message.value())
+        out = []
+        for i, (topic, partition, key, value) in copy(message):
+            if i in decoded:
+                name, record = decoded[i]
+                value = codec.encode(record, name=name)
+            out.append((topic, partition, key, value))
+        return out
+
+    return fanout
+
+
+def broker_pid(bootstrap: str) -> int | None:
+    """The process id of the local benchmark broker serving ``bootstrap``; None for an external one."""
+    for state in Path(".bingxian").glob("bench-kafka-*"):
+        try:
+            if (state / "bootstrap.servers").read_text().strip() == bootstrap:
+                return int((state / "kafka.pid").read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def cpu_per_report(
+    settings: Settings, fanout: Callable[[Message], Iterable[Out]], broker: int | None, n: int
+) -> tuple[float, float, float | None]:
+    """Seconds of a fan-out passthrough, and the CPU per report (µs) of this process and of the broker."""
+    own, theirs = time.process_time(), cpu_seconds_of(broker) if broker else None
+    seconds = passthrough(settings, fanout)
+    own = time.process_time() - own
+    after = cpu_seconds_of(broker) if broker else None
+    broker_us = (after - theirs) / n * 1e6 if after is not None and theirs is not None else None
+    return seconds, own / n * 1e6, broker_us
 
 
 def gateway_throughput(bootstrap: str, settings, total: int) -> float:
@@ -424,6 +480,18 @@ def print_latency(timeline: list[tuple[float, float]], warmup: float, busy: floa
             )
 
 
+def print_cpu(own_us: float, broker_us: float | None) -> None:
+    """CPU per report, and the most reports/s two cores allow for that work, in any number of processes."""
+    if broker_us is None:
+        print(f"  CPU per report: this process {own_us:.0f} µs (the broker's is unknown: not a local one)")
+        return
+    most = (os.cpu_count() or 1) * 1e6 / (own_us + broker_us)
+    print(
+        f"  CPU per report: this process {own_us:.0f} µs (Python and librdkafka threads), "
+        f"broker {broker_us:.0f} µs → {os.cpu_count()} cores allow at most {most:,.0f} reports/s"
+    )
+
+
 def with_partitions(settings: Settings, partitions: int) -> Settings:
     """``settings`` with every topic created with ``partitions`` partitions."""
     topics = settings.topics.model_copy(update={"partitions": partitions})
@@ -493,7 +561,13 @@ def main() -> None:
         outputs = [s.name for s in topic_specs(settings, load_catalogue().all_departments())]
         outputs = [name for name in outputs if name not in {t.reports, t.ticket_status, *t.raw.values()}]
         written, size, sample = gateway_output(bootstrap, outputs)
-        fan_s = passthrough(settings, fanout_of(bootstrap, sample, written / n))
+        broker = broker_pid(bootstrap)
+        fan_s, fan_cpu, fan_broker = cpu_per_report(
+            settings, fanout_of(bootstrap, sample, written / n), broker, n
+        )
+        floor_s, floor_cpu, floor_broker = cpu_per_report(
+            settings, encoding_fanout_of(bootstrap, settings, sample, written / n), broker, n
+        )
         print(f"passthrough (EOS consume→produce): {n / pass_s:10,.0f} records/s  ({pass_s:.1f}s)")
         print(f"gateway     (EOS, dedup, routing): {n / gate_s:10,.0f} reports/s  ({gate_s:.1f}s)")
         print(f"ratio gateway/passthrough: {pass_s / gate_s:.2f}")
@@ -505,6 +579,12 @@ def main() -> None:
             f"fan-out passthrough (as many records and bytes per report as the gateway writes): "
             f"{n / fan_s:10,.0f} reports/s  ({fan_s:.1f}s); ratio gateway/fan-out {fan_s / gate_s:.2f}"
         )
+        print_cpu(fan_cpu, fan_broker)
+        print(
+            f"floor (fan-out + decode each report, encode its tickets and events): "
+            f"{n / floor_s:10,.0f} reports/s  ({floor_s:.1f}s)"
+        )
+        print_cpu(floor_cpu, floor_broker)
         workdir = Path(".bingxian") / f"bench-e2e-{uuid.uuid4().hex[:6]}"
         for instances in args.instances:
             workdir.mkdir(parents=True, exist_ok=True)

@@ -236,12 +236,17 @@ class GatewayProcess:
     def cpu_seconds(self) -> float | None:
         """CPU the process has used so far (user + system, from /proc); None where there is no /proc."""
         assert self._proc is not None
-        try:
-            stat = Path(f"/proc/{self._proc.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        return cpu_seconds_of(self._proc.pid)
+
+
+def cpu_seconds_of(pid: int) -> float | None:
+    """CPU process ``pid`` has used so far (user + system, all threads, from /proc); None without it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 _COORDINATOR_MOVING = frozenset(
