@@ -36,22 +36,32 @@ _TOKEN_EDGES = np.array(sorted(TOKEN_BINS))
 
 
 class Comparison:
-    """Levels of every feature for a set of rows, plus the raw distance and time gap."""
+    """Levels of every feature for a set of rows, plus the raw distance, time gap and exclusive symptoms."""
 
-    __slots__ = ("distance_m", "gap_ms", "levels")
+    __slots__ = ("distance_m", "exclusive", "gap_ms", "levels")
 
-    def __init__(self, levels: dict[str, np.ndarray], distance_m: np.ndarray, gap_ms: np.ndarray) -> None:
+    def __init__(
+        self,
+        levels: dict[str, np.ndarray],
+        distance_m: np.ndarray,
+        gap_ms: np.ndarray,
+        exclusive: np.ndarray | None = None,
+    ) -> None:
         self.levels = levels
         self.distance_m = distance_m
         self.gap_ms = gap_ms
+        # Rows whose description names the other symptom of an exclusive pair (see below).
+        self.exclusive = np.zeros(len(gap_ms), dtype=np.bool_) if exclusive is None else exclusive
 
     def problem_conflict(self) -> np.ndarray:
-        """Rows whose problem visibly differs: category another sub code or family, or object differs.
+        """Rows whose problem visibly differs: category another sub code or family, object differs,
+        or the two descriptions name exclusive symptoms (缺失 and 破损: two covers, not one).
 
         Merging two different problems loses one of them, the costliest mistake;
         however high the place, caller and time evidence, such a pair goes to a person.
+        The exclusive symptoms are not a scored feature: they only hold a merge back.
         """
-        return problem_conflict(self.levels)
+        return problem_conflict(self.levels) | self.exclusive
 
     def score(self, tables: dict[str, np.ndarray]) -> np.ndarray:
         """Sum of the weights of each row's levels (bits)."""
@@ -103,6 +113,24 @@ def _term_levels(q: int, masks: np.ndarray) -> np.ndarray:
     same = masks == qm
     out = np.where(same, 1, np.where(common, 2, 3)).astype(np.int8)
     return np.where(masks == 0, 0, out).astype(np.int8)
+
+
+def _exclusive_rows(q_said: int, said: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Rows naming one symptom of an exclusive pair where the query names only the other.
+
+    A report naming both (or neither) conflicts with nothing: it may describe the same
+    thing either way.
+    """
+    out = np.zeros(len(said), dtype=np.bool_)
+    if not q_said:
+        return out
+    for a, b in pairs:
+        q_a, q_b = bool(q_said & a), bool(q_said & b)
+        if q_a == q_b:
+            continue
+        mine, other = (np.uint64(a), np.uint64(b)) if q_a else (np.uint64(b), np.uint64(a))
+        out |= ((said & other) != 0) & ((said & mine) == 0)
+    return out
 
 
 def _one_substitution(a: str, b: str) -> bool:
@@ -215,11 +243,13 @@ def compare(
     store: RowStore,
     idx: np.ndarray,
     alias: np.ndarray | None = None,
+    exclusive: tuple[tuple[int, int], ...] = (),
 ) -> Comparison:
     """Compare ``q`` with the stored rows ``idx``: the level of every feature for every row.
 
     ``alias`` marks rows known to name the query's place under its other name (a
-    compound for a lane address or back); they count as the same place.
+    compound for a lane address or back); they count as the same place. ``exclusive``
+    holds the symptom masks of ``Lexicon.exclusive``.
     """
     n = len(idx)
     levels: dict[str, np.ndarray] = {}
@@ -270,4 +300,5 @@ def compare(
     gap = np.abs(store.ints["opened"][idx] - q.time_ms)
     levels["family"] = np.full(n, _FAMILY_LEVEL.get(q.family, _FAMILY_OTHER), dtype=np.int8)
     levels["time"] = (np.searchsorted(_TIME_EDGES_MS, gap, side="left") + 1).astype(np.int8)
-    return Comparison(levels, dist, gap)
+    said = _exclusive_rows(qh.said, store.said[idx], exclusive) if qh.said else None
+    return Comparison(levels, dist, gap, said)

@@ -17,8 +17,10 @@ from dedup.normalize import NormalizedReport, token_string
 # 2 adds "l", the time of the ticket's last report (members not kept for comparison
 # included), which decides how long it stays matchable; version 1 entries are still
 # read, their last report taken as the newest kept row.
-ENTRY_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3 adds, at the end of a row and only when there are any, the exclusive symptoms its
+# description names (``NormalizedReport.said_symptoms``); rows of versions 1 and 2 have none.
+ENTRY_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class TicketEntry:
@@ -47,7 +49,7 @@ class TicketEntry:
 
 
 def _row(norm: NormalizedReport, strength: float) -> list[Any]:
-    return [
+    row = [
         norm.report_id,
         norm.time_ms,
         norm.category_code,
@@ -66,6 +68,9 @@ def _row(norm: NormalizedReport, strength: float) -> list[Any]:
         norm.text,
         None if strength == float("inf") else strength,
     ]
+    if norm.said_symptoms:
+        row.append(list(norm.said_symptoms))
+    return row
 
 
 def encode_entry(entry: TicketEntry) -> bytes:
@@ -111,6 +116,7 @@ def entry_from_dict(data: Any) -> TicketEntry:
                 symptoms=symptoms,
                 text=text,
                 tokens=token_string(text, objects, symptoms) if text else "",
+                said_symptoms=tuple(r[17]) if len(r) > 17 else (),
             )
             rows.append((norm, float("inf") if r[16] is None else float(r[16])))
         return TicketEntry(

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.compare import problem_conflict
 from dedup.config import DedupConfig
 from dedup.features import FEATURES, LEVELS
 from dedup.index import TicketIndex
@@ -44,11 +43,13 @@ L2 = 1e-3
 
 @dataclass
 class PairSet:
-    """Labelled in-block pairs: levels per feature (pairs × features), labels, and report positions."""
+    """Labelled in-block pairs: levels per feature (pairs × features), labels, report positions,
+    and whether the pair's problems conflict (``Comparison.problem_conflict``: never merged)."""
 
     levels: np.ndarray
     same: np.ndarray
     report: np.ndarray
+    conflict: np.ndarray
 
 
 def collect_pairs(
@@ -60,6 +61,7 @@ def collect_pairs(
     blocks: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     owners: list[np.ndarray] = []
+    conflicts: list[np.ndarray] = []
     for position, found in oracle_replay(stream, index):
         if not measured[position] or found is None:
             continue
@@ -72,10 +74,14 @@ def collect_pairs(
         blocks.append(np.stack(columns, axis=1).astype(np.int8))
         labels.append(same)
         owners.append(np.full(int(keep.sum()), position, dtype=np.int64))
+        conflicts.append(found.comparison.problem_conflict()[keep])
     if not blocks:
         empty = np.zeros((0, len(FEATURES)), dtype=np.int8)
-        return PairSet(empty, np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64))
-    return PairSet(np.concatenate(blocks), np.concatenate(labels), np.concatenate(owners))
+        none = np.zeros(0, dtype=np.bool_)
+        return PairSet(empty, none, np.zeros(0, dtype=np.int64), none)
+    return PairSet(
+        np.concatenate(blocks), np.concatenate(labels), np.concatenate(owners), np.concatenate(conflicts)
+    )
 
 
 # Levels that must not lose weight as agreement falls (best first). A fitted weight
@@ -281,8 +287,7 @@ def fit(
         best_clear = np.full(len(stream), -np.inf)  # best among pairs without a problem conflict
         if len(pairs.report):
             np.maximum.at(best, pairs.report, pair_scores)
-            level_columns = {f: pairs.levels[:, j] for j, f in enumerate(FEATURES)}
-            clear = ~problem_conflict(level_columns)
+            clear = ~pairs.conflict
             np.maximum.at(best_clear, pairs.report[clear], pair_scores[clear])
         no_merge = (best_clear < best) if config.review_problem_conflict else np.zeros(len(best), bool)
         seen: set[str] = set()

@@ -139,6 +139,7 @@ class TicketIndex:
         self._expired_at = -(2**62)
         self._unclassified = self.config.unclassified_family
         self._unclassified_h = h64(self._unclassified)
+        self._exclusive = self.normalizer.lexicon.exclusive_masks
         self._recurrence_ms = int(self.config.recurrence_window_days * 86_400_000)
         self._expire_every_ms = self.config.expire_every_s * 1000
         self.decisions = 0
@@ -184,7 +185,12 @@ class TicketIndex:
 
     def _hashed(self, norm: NormalizedReport) -> Hashed:
         lexicon = self.normalizer.lexicon
-        return Hashed(norm, lexicon.objects.mask(norm.objects), lexicon.symptoms.mask(norm.symptoms))
+        return Hashed(
+            norm,
+            lexicon.objects.mask(norm.objects),
+            lexicon.symptoms.mask(norm.symptoms),
+            lexicon.symptoms.mask(norm.said_symptoms),
+        )
 
     def _families(self, family: str) -> list[str]:
         if family == self._unclassified:
@@ -313,7 +319,9 @@ class TicketIndex:
         if len(idx) == 0:
             return None
         aliases = self._alias_rows(norm, idx)
-        comparison = compare(norm, self._hashed(norm), self._unclassified_h, store, idx, aliases)
+        comparison = compare(
+            norm, self._hashed(norm), self._unclassified_h, store, idx, aliases, self._exclusive
+        )
         return Candidates(
             idx,
             open_now,
@@ -425,7 +433,9 @@ class TicketIndex:
             return bool(conflict[hit[0]])
         norm = self.normalize(obs)
         idx = np.array([ticket.primary], dtype=np.int64)
-        primary = compare(norm, self._hashed(norm), self._unclassified_h, self._store, idx)
+        primary = compare(
+            norm, self._hashed(norm), self._unclassified_h, self._store, idx, exclusive=self._exclusive
+        )
         return bool(primary.problem_conflict()[0])
 
     def _empty(self, *, explanation: str) -> Decision:
@@ -549,7 +559,9 @@ class TicketIndex:
             if len(hit) and (aliases is None or not aliases[hit[0]]):
                 return float(scores[hit[0]])
         idx = np.array([ticket.primary], dtype=np.int64)
-        comparison = compare(norm, self._hashed(norm), self._unclassified_h, self._store, idx)
+        comparison = compare(
+            norm, self._hashed(norm), self._unclassified_h, self._store, idx, exclusive=self._exclusive
+        )
         return float(comparison.score(self._tables)[0])
 
     def add_member(self, ticket_id: str, obs: Observation) -> None:

@@ -70,25 +70,39 @@ class TermClass:
 
 
 class Lexicon:
-    """Objects, symptoms and stock phrases, built once per index."""
+    """Objects, symptoms, exclusive symptom pairs and stock phrases, built once per index."""
 
-    __slots__ = ("objects", "stock_phrases", "symptoms")
+    __slots__ = ("exclusive", "exclusive_masks", "exclusive_terms", "objects", "stock_phrases", "symptoms")
 
     def __init__(
         self,
         objects: Mapping[str, Iterable[str]],
         symptoms: Mapping[str, Iterable[str]],
         stock_phrases: Iterable[str],
+        exclusive: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.objects = TermClass(objects)
         self.symptoms = TermClass(symptoms)
         self.stock_phrases: tuple[str, ...] = tuple(sorted(set(stock_phrases), key=lambda p: (-len(p), p)))
+        #: Symptom pairs one object cannot show at once (a cover missing is not a cover broken).
+        self.exclusive: tuple[tuple[str, str], ...] = tuple(
+            sorted({tuple(sorted(pair)) for pair in exclusive})
+        )
+        for pair in self.exclusive:
+            unknown = [term for term in pair if term not in self.symptoms.bits]
+            if unknown:
+                raise LexiconError(f"exclusive: {unknown} are not canonical symptoms")
+        self.exclusive_masks: tuple[tuple[int, int], ...] = tuple(
+            (self.symptoms.bits[a], self.symptoms.bits[b]) for a, b in self.exclusive
+        )
+        self.exclusive_terms = frozenset(term for pair in self.exclusive for term in pair)
 
     @classmethod
     def load(cls, extra_files: Iterable[Path] = ()) -> Lexicon:
         """The shipped dictionary, extended by ``extra_files`` (same YAML layout)."""
         merged: dict[str, dict[str, list[str]]] = {name: {} for name in _CLASSES}
         phrases: list[str] = []
+        exclusive: list[tuple[str, str]] = []
         sources: list[tuple[str, str]] = [
             ("dedup/data/lexicon.yaml", builtin_text("lexicon.yaml")),
             ("dedup/data/stock_phrases.yaml", builtin_text("stock_phrases.yaml")),
@@ -102,7 +116,7 @@ class Lexicon:
             data = _read_yaml(source, text) or {}
             if not isinstance(data, dict):
                 raise LexiconError(f"{source}: expected a mapping at the top level")
-            unknown = set(data) - {*_CLASSES, "phrases"}
+            unknown = set(data) - {*_CLASSES, "phrases", "exclusive"}
             if unknown:
                 raise LexiconError(f"{source}: unknown keys {sorted(unknown)}")
             for name in _CLASSES:
@@ -121,4 +135,11 @@ class Lexicon:
             ):
                 raise LexiconError(f"{source}: phrases must be a list of strings")
             phrases.extend(extra_phrases)
-        return cls(merged["objects"], merged["symptoms"], phrases)
+            pairs = data.get("exclusive") or []
+            if not isinstance(pairs, list) or not all(
+                isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) and t for t in pair)
+                for pair in pairs
+            ):
+                raise LexiconError(f"{source}: exclusive must be a list of [symptom, symptom] pairs")
+            exclusive.extend((a, b) for a, b in pairs)
+        return cls(merged["objects"], merged["symptoms"], phrases, exclusive)

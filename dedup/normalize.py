@@ -64,6 +64,7 @@ class NormalizedReport:
         "report_id",
         "road",
         "room",
+        "said_symptoms",
         "symptoms",
         "text",
         "time_ms",
@@ -90,6 +91,7 @@ class NormalizedReport:
         symptoms: tuple[str, ...],
         text: str,
         tokens: str,
+        said_symptoms: tuple[str, ...] = (),
     ) -> None:
         self.report_id = report_id
         self.time_ms = time_ms
@@ -109,6 +111,8 @@ class NormalizedReport:
         self.symptoms = symptoms
         self.text = text
         self.tokens = tokens
+        # The exclusive symptoms (``Lexicon.exclusive``) the description names without the title.
+        self.said_symptoms = said_symptoms
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k != "tokens")
@@ -231,6 +235,14 @@ class Normalizer:
         text = self.clean_text(title, description, address, parsed.road, parsed.compound)
         objects = self.lexicon.objects.find(text)
         symptoms = self.lexicon.symptoms.find(text)
+        said: tuple[str, ...] = ()
+        if not self.lexicon.exclusive_terms.isdisjoint(symptoms):
+            # The title is often the channel's category name, shared by several problems
+            # (窨井盖缺失 for a broken cover too): the caller's own words decide.
+            described = self.clean_text("", description, address, parsed.road, parsed.compound)
+            said = tuple(
+                t for t in self.lexicon.symptoms.find(described) if t in self.lexicon.exclusive_terms
+            )
         lat, lon = _coordinate(obs.lat, obs.lon)
         norm = NormalizedReport(
             report_id=obs.report_id,
@@ -250,6 +262,7 @@ class Normalizer:
             symptoms=symptoms,
             text=text,
             tokens=token_string(text, objects, symptoms) if text else "",
+            said_symptoms=said,
         )
         obs._normalized = (self, norm)
         return norm

@@ -42,11 +42,12 @@ class Hashed:
         "obj",
         "road",
         "room",
+        "said",
         "sub",
         "sym",
     )
 
-    def __init__(self, norm: NormalizedReport, obj: int, sym: int) -> None:
+    def __init__(self, norm: NormalizedReport, obj: int, sym: int, said: int = 0) -> None:
         self.category = h64(norm.category_code)
         self.family = h64(norm.family)
         self.sub = len(norm.category_code) > 2
@@ -59,6 +60,7 @@ class Hashed:
         self.caller = h64(norm.caller)
         self.obj = obj
         self.sym = sym
+        self.said = said  # mask of the exclusive symptoms its description names
 
 
 _INT_COLUMNS = (
@@ -90,6 +92,7 @@ class RowStore:
         self.sub = np.zeros(capacity, dtype=np.bool_)
         self.obj = np.zeros(capacity, dtype=np.uint64)
         self.sym = np.zeros(capacity, dtype=np.uint64)
+        self.said = np.zeros(capacity, dtype=np.uint64)
         self.lat = np.full(capacity, np.nan)
         self.lon = np.full(capacity, np.nan)
         self.norms: list[NormalizedReport | None] = [None] * capacity
@@ -107,6 +110,7 @@ class RowStore:
         self.sub = np.concatenate([self.sub, np.zeros(new - self.capacity, dtype=np.bool_)])
         self.obj = np.concatenate([self.obj, np.zeros(new - self.capacity, dtype=np.uint64)])
         self.sym = np.concatenate([self.sym, np.zeros(new - self.capacity, dtype=np.uint64)])
+        self.said = np.concatenate([self.said, np.zeros(new - self.capacity, dtype=np.uint64)])
         self.lat = np.concatenate([self.lat, np.full(new - self.capacity, np.nan)])
         self.lon = np.concatenate([self.lon, np.full(new - self.capacity, np.nan)])
         self.norms.extend([None] * (new - self.capacity))
@@ -153,6 +157,7 @@ class RowStore:
         self.sub[row] = hashed.sub
         self.obj[row] = hashed.obj
         self.sym[row] = hashed.sym
+        self.said[row] = hashed.said
         self.lat[row] = np.nan if norm.lat is None else norm.lat
         self.lon[row] = np.nan if norm.lon is None else norm.lon
         self.norms[row] = norm

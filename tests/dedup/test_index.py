@@ -239,14 +239,14 @@ def test_version_1_entries_are_still_read(make_index, make_obs):
     index = make_index()
     index.open_ticket("T1", make_obs(report_id="A"))
     data = json.loads(index.entry_bytes("T1"))
-    assert data["v"] == 2
+    assert data["v"] == 3
     data["v"] = 1
     del data["l"]
     fresh = make_index()
     fresh.load_entry("T1", json.dumps(data).encode())
     query = make_obs(event_time_ms=HOUR_MS)
     assert fresh.decide(query) == index.decide(query)
-    data["v"] = 3
+    data["v"] = 4
     with pytest.raises(IndexEntryError):
         fresh.load_entry("T1", json.dumps(data).encode())
 
@@ -264,6 +264,30 @@ def test_a_problem_conflict_is_never_merged_automatically(make_index, make_obs):
     plain = make_index(distance_only_model(), review_problem_conflict=False)
     plain.open_ticket("T1", make_obs(report_id="A"))
     assert plain.decide(make_obs(**other_problem)).band == "MERGE"
+
+
+def test_exclusive_symptoms_in_the_callers_words_hold_a_merge_back(make_index, make_obs):
+    """井盖不见了 and 井盖松动 at one door are two covers, though both are filed as 窨井盖缺失.
+
+    Only the descriptions count (the title is the hotline's category name); a report naming
+    neither symptom, or the same one, merges as before; the restored index decides alike.
+    """
+    said = {"category_code": "0602", "title": "窨井盖缺失"}
+    missing = {**said, "description": "浦东新区张杨路500号井盖不见了"}
+    broken = {**said, "description": "浦东新区张杨路500号井盖松动，车开过去哐哐响"}
+    index = make_index(distance_only_model())
+    index.open_ticket("T1", make_obs(report_id="A", **missing))
+    d = index.decide(make_obs(report_id="B", **broken))
+    assert (d.band, d.ticket_id) == ("REVIEW", "T1")
+    assert d.score >= d.merge_threshold
+    assert "问题不同" in d.explanation
+    assert index.decide(make_obs(**missing)).band == "MERGE"  # the same cover again
+    assert index.decide(make_obs(**said, description="张杨路500号窨井盖")).band == "MERGE"
+    fresh = make_index(distance_only_model())
+    for ticket_id, data in index.drain_changes():
+        assert data is not None
+        fresh.load_entry(ticket_id, data)
+    assert fresh.decide(make_obs(report_id="B", **broken)) == d
 
 
 def test_a_report_matching_a_member_must_not_conflict_with_the_primary(make_index, make_obs):

@@ -63,6 +63,36 @@ def test_bad_lexicon_file_is_named(tmp_path):
         Normalizer(DedupConfig(lexicon_files=(bad,)))
 
 
+def test_exclusive_symptoms_come_from_the_callers_words_not_the_title(normalizer):
+    """12345 files a broken cover under the title 窨井盖缺失: only the description's 破损 counts."""
+    broken = norm(normalizer, "张杨路500号井盖松动，车开过去哐哐响", title="窨井盖缺失")
+    assert set(broken.symptoms) == {"缺失", "破损"}  # the scored feature still reads both
+    assert broken.said_symptoms == ("破损",)
+    missing = norm(normalizer, "张杨路500号窨井盖被偷了", title="窨井盖缺失")
+    assert missing.said_symptoms == ("缺失",)
+    assert norm(normalizer, "张杨路500号窨井盖", title="窨井盖缺失").said_symptoms == ()
+    assert norm(normalizer, "张杨路500号路灯不亮").said_symptoms == ()  # no exclusive term at all
+
+
+def test_exclusive_pairs_are_configurable_and_checked(tmp_path):
+    """A city file adds a pair of canonical symptoms; a pair naming an unknown term is refused by file."""
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("exclusive:\n  - [不亮, 缺失]\n", encoding="utf-8")
+    lexicon = Normalizer(DedupConfig(lexicon_files=(extra,))).lexicon
+    assert {frozenset(pair) for pair in lexicon.exclusive} == {
+        frozenset({"缺失", "破损"}),
+        frozenset({"不亮", "缺失"}),
+    }
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("exclusive:\n  - [缺失, 闪烁]\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="闪烁"):
+        Normalizer(DedupConfig(lexicon_files=(unknown,)))
+    shape = tmp_path / "shape.yaml"
+    shape.write_text("exclusive:\n  - [缺失]\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"shape\.yaml: exclusive"):
+        Normalizer(DedupConfig(lexicon_files=(shape,)))
+
+
 def test_invalid_coordinates_are_missing(normalizer):
     """(0, 0), NaN and out-of-range positions count as no position."""
     for lat, lon in ((0.0, 0.0), (float("nan"), 121.5), (95.0, 121.5)):
