@@ -89,7 +89,7 @@ def explain(
     if closed_ticket is not None:
         return f"{parts} → {total} < {merge_threshold:.1f} (工单 {closed_ticket} 已关闭) → {band}"
     if problem_conflict:
-        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但问题不同 (类别或对象) → {band}"
+        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但问题不同 (类别、对象或现象) → {band}"
     if band == MERGE:
         return f"{parts} → {total} ≥ {merge_threshold:.1f} MERGE"
     if band == REVIEW:
