@@ -53,9 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import (
-    OFFSET_BEGINNING,
     Consumer,
-    KafkaError,
     KafkaException,
     Message,
     Producer,
@@ -74,6 +72,8 @@ from gateway.testing import (
     cpu_seconds_of,
     end_offsets,
     isolated_settings,
+    iter_topic,
+    local_broker_pid,
     produce_all,
     wait_caught_up,
     with_outputs,
@@ -150,74 +150,53 @@ def passthrough(settings: Settings, fanout: Callable[[Message], Iterable[Out]] |
 
 def gateway_output(bootstrap: str, topics: list[str], keep: int = 50_000) -> tuple[int, int, list[Out]]:
     """The committed records the gateway wrote to ``topics``: count, bytes and a uniform sample."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"count-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
     rng = random.Random(0)
     sample: list[Out] = []
     seen = size = 0
-    try:
-        pending: dict[tuple[str, int], int] = {}
-        for topic in topics:
-            for partition, high in end_offsets(bootstrap, topic).items():
-                if high > 0:
-                    pending[(topic, partition)] = high
-        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in pending])
-        while pending:
-            for message in consumer.consume(5000, 1.0):
-                error, where = message.error(), (message.topic(), message.partition())
-                if error is not None:
-                    at_end = message.offset() >= pending.get(where, 0)
-                    if error.code() == KafkaError._PARTITION_EOF and at_end:
-                        pending.pop(where, None)
-                    continue
-                value = message.value()
-                seen += 1
-                size += len(value or b"") + len(message.key() or b"")
-                record = (message.topic(), message.partition(), message.key(), value)
-                if len(sample) < keep:
-                    sample.append(record)
-                elif (slot := rng.randrange(seen)) < keep:
-                    sample[slot] = record  # reservoir sampling: every record equally likely
-    finally:
-        consumer.close()
+    for topic in topics:
+        for r in iter_topic(bootstrap, topic, timeout_s=600):
+            seen += 1
+            size += len(r.value or b"") + len(r.key or b"")
+            record = (topic, r.partition, r.key, r.value)
+            if len(sample) < keep:
+                sample.append(record)
+            elif (slot := rng.randrange(seen)) < keep:
+                sample[slot] = record  # reservoir sampling: every record equally likely
     return seen, size, sample
 
 
-def fanout_of(
-    bootstrap: str, sample: list[Out], per_report: float, *, keep_index: bool = False
-) -> Callable[[Message], list]:
-    """For each input record, the next gateway output records of the sample, ``per_report`` on average.
+def _mirror(bootstrap: str, sample: list[Out]) -> list[Out]:
+    """The sample retargeted to new topics laid out like the gateway's (same partitions).
 
-    They go to new topics laid out like the gateway's (same partitions), so a transaction
-    spans as many partitions as the gateway's do. With ``keep_index``, each comes as
-    (its position in ``sample``, the record).
+    So a fan-out transaction spans as many partitions as the gateway's do.
     """
     prefix = f"fanout-{uuid.uuid4().hex[:8]}."
     ensure_topics(
         bootstrap,
         [TopicSpec(prefix + t, len(end_offsets(bootstrap, t))) for t in sorted({r[0] for r in sample})],
     )
-    records = [(prefix + t, p, k, v) for t, p, k, v in sample]
-    state = {"inputs": 0, "next": 0}
+    return [(prefix + t, p, k, v) for t, p, k, v in sample]
 
-    def fanout(_message: Message) -> list[Out]:
-        state["inputs"] += 1
-        due = int(state["inputs"] * per_report) - int((state["inputs"] - 1) * per_report)
-        out = []
-        for _ in range(due):
-            i = state["next"] % len(records)
-            out.append((i, records[i]) if keep_index else records[i])
-            state["next"] += 1
-        return out
 
-    return fanout
+def _schedule(size: int, per_report: float) -> Callable[[], list[int]]:
+    """For each next input, the positions of the sample records it writes: ``per_report`` on average."""
+    inputs = written = 0
+
+    def due() -> list[int]:
+        nonlocal inputs, written
+        inputs += 1
+        count = int(inputs * per_report) - int((inputs - 1) * per_report)
+        first, written = written, written + count
+        return [(first + k) % size for k in range(count)]
+
+    return due
+
+
+def fanout_of(bootstrap: str, sample: list[Out], per_report: float) -> Callable[[Message], list[Out]]:
+    """For each input record, the next gateway output records of the sample, ``per_report`` on average."""
+    records = _mirror(bootstrap, sample)
+    due = _schedule(len(records), per_report)
+    return lambda _message: [records[i] for i in due()]
 
 
 def encoding_fanout_of(
@@ -233,12 +212,14 @@ def encoding_fanout_of(
     codec = SingleObjectCodec()
     encoded = {settings.topics.tickets, settings.topics.ticket_events}
     decoded = {i: codec.decode_dict(r[3]) for i, r in enumerate(sample) if r[0] in encoded and r[3]}
-    copy = fanout_of(bootstrap, sample, per_report, keep_index=True)
+    records = _mirror(bootstrap, sample)
+    due = _schedule(len(records), per_report)
 
     def fanout(message: Message) -> list[Out]:
         codec.decode_dict(message.value())
         out = []
-        for i, (topic, partition, key, value) in copy(message):
+        for i in due():
+            topic, partition, key, value = records[i]
             if i in decoded:
                 name, record = decoded[i]
                 value = codec.encode(record, name=name)
@@ -246,17 +227,6 @@ def encoding_fanout_of(
         return out
 
     return fanout
-
-
-def broker_pid(bootstrap: str) -> int | None:
-    """The process id of the local benchmark broker serving ``bootstrap``; None for an external one."""
-    for state in Path(".bingxian").glob("bench-kafka-*"):
-        try:
-            if (state / "bootstrap.servers").read_text().strip() == bootstrap:
-                return int((state / "kafka.pid").read_text())
-        except (OSError, ValueError):
-            continue
-    return None
 
 
 def cpu_per_report(
@@ -561,7 +531,7 @@ def main() -> None:
         outputs = [s.name for s in topic_specs(settings, load_catalogue().all_departments())]
         outputs = [name for name in outputs if name not in {t.reports, t.ticket_status, *t.raw.values()}]
         written, size, sample = gateway_output(bootstrap, outputs)
-        broker = broker_pid(bootstrap)
+        broker = local_broker_pid(bootstrap)
         fan_s, fan_cpu, fan_broker = cpu_per_report(
             settings, fanout_of(bootstrap, sample, written / n), broker, n
         )

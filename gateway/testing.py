@@ -86,6 +86,18 @@ def read_topic(
     bootstrap: str, topic: str, *, committed_only: bool = True, timeout_s: float = 60
 ) -> list[Record]:
     """Every record of ``topic`` up to its current end, in partition then offset order."""
+    records = list(iter_topic(bootstrap, topic, committed_only=committed_only, timeout_s=timeout_s))
+    records.sort(key=lambda r: (r.partition, r.offset))
+    return records
+
+
+def iter_topic(
+    bootstrap: str, topic: str, *, committed_only: bool = True, timeout_s: float = 60
+) -> Iterator[Record]:
+    """The records of ``topic`` up to its current end, as they arrive (partitions interleaved).
+
+    For reading more than is worth holding at once (a benchmark counting a run's output).
+    """
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -95,7 +107,6 @@ def read_topic(
             "enable.partition.eof": True,
         }
     )
-    records: list[Record] = []
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         assignment = []
@@ -106,7 +117,7 @@ def read_topic(
                 assignment.append(TopicPartition(topic, partition, low))
                 ends[partition] = high
         if not assignment:
-            return records
+            return
         consumer.assign(assignment)
         pending = set(ends)
         deadline = time.monotonic() + timeout_s
@@ -122,11 +133,9 @@ def read_topic(
                     ):
                         pending.discard(message.partition())
                     continue
-                records.append(Record(message.partition(), message.offset(), message.key(), message.value()))
+                yield Record(message.partition(), message.offset(), message.key(), message.value())
     finally:
         consumer.close()
-    records.sort(key=lambda r: (r.partition, r.offset))
-    return records
 
 
 def latest_by_key(records: Iterable[Record]) -> dict[bytes, bytes]:
@@ -320,6 +329,10 @@ def wait_caught_up(
         time.sleep(every_s)
 
 
+#: The local brokers ``bench_cluster`` runs, by bootstrap address.
+_BENCH_BROKERS: dict[str, LocalKafka] = {}
+
+
 @contextmanager
 def bench_cluster() -> Iterator[str]:
     """Bootstrap servers for a benchmark: ``KAFKA_BOOTSTRAP_SERVERS`` when set, else a local broker.
@@ -332,7 +345,20 @@ def bench_cluster() -> Iterator[str]:
         yield bootstrap
         return
     broker = LocalKafka(Path(".bingxian") / f"bench-kafka-{uuid.uuid4().hex[:6]}")
+    started = ""
     try:
-        yield broker.start()
+        started = broker.start()
+        _BENCH_BROKERS[started] = broker
+        yield started
     finally:
+        _BENCH_BROKERS.pop(started, None)
         broker.stop()
+
+
+def local_broker_pid(bootstrap: str) -> int | None:
+    """The process id of the broker ``bench_cluster`` runs at ``bootstrap``; None for an external one.
+
+    Benchmarks read its CPU from /proc (``cpu_seconds_of``), since it shares the machine's cores.
+    """
+    broker = _BENCH_BROKERS.get(bootstrap)
+    return None if broker is None else broker.status().pid

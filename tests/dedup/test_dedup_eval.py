@@ -6,9 +6,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dedup import LabelledDataError, Observation, load_model
+from dedup import DedupConfig, LabelledDataError, Observation, load_model
 from dedup.evaluate import evaluate
-from dedup.fit import fit, pool_adjacent_violators
+from dedup.fit import collect_pairs, fit, pool_adjacent_violators
 from dedup.labelled import LabelledReport, split_mask
 from dedup.loaders.chicago import REQUIRED, load_chicago
 from dedup.replay import Outcome
@@ -246,3 +246,26 @@ def test_thresholds_never_count_a_guarded_report_as_merged():
     assert (th.precision, th.recall, th.review_share) == (1.0, 1.0, 0.25)
     plain = choose_thresholds(best, is_dup, objective="precision:1.0", review_budget=0.5, review_recall=1.0)
     assert plain.merge > 10.0  # without the guard the false pair at 10 blocks that threshold
+
+
+def test_fit_counts_exclusive_symptoms_as_conflicts_like_the_decision(make_obs, default_model):
+    """A missing cover next to a broken one is a conflict pair for the fit too, so its thresholds
+    never count such a pair as a merge; the same cover reported again is not."""
+    said = {"category_code": "0602", "title": "窨井盖缺失"}
+    stream = [
+        LabelledReport(make_obs(report_id="a", description="张杨路500号井盖不见了", **said), "A"),
+        LabelledReport(
+            make_obs(report_id="b", event_time_ms=HOUR, description="张杨路500号井盖松动", **said), "B"
+        ),
+        LabelledReport(
+            make_obs(report_id="c", event_time_ms=2 * HOUR, description="张杨路500号窨井盖被偷了", **said),
+            "A",
+        ),
+    ]
+    pairs = collect_pairs(stream, [True] * len(stream), default_model, DedupConfig())
+    by_report = {
+        (int(r), bool(same)): bool(c)
+        for r, same, c in zip(pairs.report, pairs.same, pairs.conflict, strict=True)
+    }
+    assert by_report[(1, False)] is True  # broken against missing
+    assert by_report[(2, True)] is False  # missing again, its own ticket
