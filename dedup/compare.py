@@ -54,13 +54,20 @@ class Comparison:
         self.exclusive = np.zeros(len(gap_ms), dtype=np.bool_) if exclusive is None else exclusive
 
     def problem_conflict(self) -> np.ndarray:
-        """Rows whose problem visibly differs: category another sub code or family, object differs,
-        or the two descriptions name exclusive symptoms (缺失 and 破损: two covers, not one).
+        """Rows whose problem visibly differs, or that show nothing of the same problem.
+
+        Differs: category another sub code or family, object differs, or the two
+        descriptions name exclusive symptoms (缺失 and 破损: two covers, not one).
+        Shows nothing: no problem feature agrees (see ``problem_unsupported``).
 
         Merging two different problems loses one of them, the costliest mistake;
         however high the place, caller and time evidence, such a pair goes to a person.
-        The exclusive symptoms are not a scored feature: they only hold a merge back.
+        Neither test is a scored feature: they only hold a merge back.
         """
+        return self.problem_differs() | problem_unsupported(self.levels)
+
+    def problem_differs(self) -> np.ndarray:
+        """The first half of ``problem_conflict``: rows whose problem visibly differs."""
         return problem_conflict(self.levels) | self.exclusive
 
     def score(self, tables: dict[str, np.ndarray]) -> np.ndarray:
@@ -83,6 +90,35 @@ def _other_category(category: np.ndarray) -> np.ndarray:
 def problem_conflict(levels: dict[str, np.ndarray]) -> np.ndarray:
     """Per row: category sibling/compatible, or object differ (see ``Comparison.problem_conflict``)."""
     return _other_category(levels["category"]) | (levels["object"] == _A["object"]["differ"])
+
+
+_PROBLEM_AGREES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("category", (_A["category"]["same_code"], _A["category"]["same_family"])),
+    ("object", (_A["object"]["same"], _A["object"]["overlap"])),
+    ("symptom", (_A["symptom"]["same"], _A["symptom"]["overlap"])),
+    # Any similarity above the lowest bin; "low" and "missing" are no agreement.
+    ("text", tuple(range(1, _A["text"]["low"]))),
+    ("tokens", tuple(range(1, _A["tokens"]["low"]))),
+)
+
+
+def problem_unsupported(levels: dict[str, np.ndarray]) -> np.ndarray:
+    """Per row: no feature says the two reports name the same problem.
+
+    Place, caller and time say where, who and when, not what: a resident who calls
+    about square-dance noise and then about the door card reader, both filed as 其他,
+    matches on building and caller and on nothing about the problem. Such a pair is
+    no evidence of one issue, however high its score; a person decides. One agreeing
+    problem feature (same category, a shared object or symptom, any text likeness)
+    lifts the guard. Reports with no problem fields at all are held back too: there is
+    nothing to say they are one problem.
+    """
+    agrees = np.zeros(len(levels["category"]), dtype=np.bool_)
+    for feature, agreeing in _PROBLEM_AGREES:
+        level = levels[feature]
+        for value in agreeing:
+            agrees |= level == value
+    return ~agrees
 
 
 def _first_true(conditions: list[np.ndarray], choices: list[int], default: int, n: int) -> np.ndarray:

@@ -63,8 +63,9 @@ class DedupConfig(BaseModel):
     review_problem_conflict: bool = Field(
         True,
         description=(
-            "A candidate whose category is another sub code or family (sibling, compatible) or whose "
-            "object differs is never merged automatically: REVIEW at most, a person decides"
+            "A candidate whose category is another sub code or family (sibling, compatible), whose "
+            "object differs, whose description names an exclusive symptom, or that agrees on no "
+            "problem feature at all is never merged automatically: REVIEW at most, a person decides"
         ),
     )
     expire_every_s: int = Field(3600, ge=1, description="Event-time interval of automatic expiry")

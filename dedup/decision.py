@@ -17,6 +17,10 @@ MERGE: Band = "MERGE"
 REVIEW: Band = "REVIEW"
 NEW: Band = "NEW"
 
+# Why a score past the merge threshold was held back to REVIEW (``Comparison.problem_conflict``).
+PROBLEM_DIFFERS = "问题不同 (类别、对象或现象)"
+PROBLEM_UNSUPPORTED = "未见同一问题 (类别、对象、现象、文本均无相符)"
+
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
@@ -78,7 +82,7 @@ def explain(
     gap_h: float | None = None,
     closed_ticket: str | None = None,
     recurrence: bool = False,
-    problem_conflict: bool = False,
+    held_back: str | None = None,
 ) -> str:
     """The readable line: contributions by size, the total, the threshold it passed or missed, the band."""
     shown = sorted((c for c in contributions if c.weight != 0.0), key=lambda c: (-abs(c.weight), c.feature))
@@ -88,8 +92,8 @@ def explain(
         return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但工单 {closed_ticket} 已关闭 → {band} (复发)"
     if closed_ticket is not None:
         return f"{parts} → {total} < {merge_threshold:.1f} (工单 {closed_ticket} 已关闭) → {band}"
-    if problem_conflict:
-        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但问题不同 (类别、对象或现象) → {band}"
+    if held_back is not None:
+        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但{held_back} → {band}"
     if band == MERGE:
         return f"{parts} → {total} ≥ {merge_threshold:.1f} MERGE"
     if band == REVIEW:

@@ -25,7 +25,17 @@ import numpy as np
 
 from dedup.compare import Comparison, compare
 from dedup.config import DedupConfig
-from dedup.decision import MERGE, NEW, REVIEW, Band, Contribution, Decision, explain
+from dedup.decision import (
+    MERGE,
+    NEW,
+    PROBLEM_DIFFERS,
+    PROBLEM_UNSUPPORTED,
+    REVIEW,
+    Band,
+    Contribution,
+    Decision,
+    explain,
+)
 from dedup.entry import TicketEntry, decode_entry, encode_entry, entry_from_dict
 from dedup.exceptions import DedupError, IndexEntryError
 from dedup.features import FEATURES, LEVELS
@@ -361,14 +371,18 @@ class TicketIndex:
             else np.zeros(len(idx), dtype=np.bool_)
         )
         band: Band = NEW
-        held_back = False
+        held_back: str | None = None
         if best_open is not None:
             s = scores[best_open]
             band = MERGE if s >= model.merge_threshold else REVIEW if s >= model.review_threshold else NEW
             if band == MERGE and (
                 conflict[best_open] or self._conflicts_with_primary(obs, found, conflict, best_open)
             ):
-                band, held_back = REVIEW, True
+                band = REVIEW
+                # A visible difference is the more telling reason; a conflict with the
+                # primary alone (conflict[best_open] false) is one too.
+                unsupported = conflict[best_open] and not comparison.problem_differs()[best_open]
+                held_back = PROBLEM_UNSUPPORTED if unsupported else PROBLEM_DIFFERS
         recurrence_of = None
         if (
             best_closed is not None
@@ -395,7 +409,7 @@ class TicketIndex:
             gap_h=float(comparison.gap_ms[shown]) / 3_600_000,
             closed_ticket=store.ticket_ids[row] if shown != best_open else None,
             recurrence=recurrence_of is not None,
-            problem_conflict=held_back,
+            held_back=held_back,
         )
         return Decision(
             band=band,

@@ -266,6 +266,30 @@ def test_a_problem_conflict_is_never_merged_automatically(make_index, make_obs):
     assert plain.decide(make_obs(**other_problem)).band == "MERGE"
 
 
+def test_place_and_caller_alone_never_merge(make_index, make_obs):
+    """Square-dance noise, then a dead door-card reader filed as 其他, from one resident of one
+    building: nothing about the problem agrees, so a person decides, and the explanation says so.
+
+    One agreeing problem feature (here the text of a reworded repeat) lifts the guard.
+    """
+    home = {"contact_hash": "c1", "address": "闵行区万科城市花园34号楼"}
+    noise = {**home, "category_code": "1001", "title": "社会生活噪声", "description": "广场舞噪音扰民。"}
+    reader = {**home, "category_code": "9900", "title": "其他", "description": "门禁刷卡没反应。望尽快解决。"}
+    index = make_index(distance_only_model())
+    index.open_ticket("T1", make_obs(report_id="A", **noise))
+    d = index.decide(make_obs(**reader, event_time_ms=HOUR_MS))
+    assert (d.band, d.ticket_id) == ("REVIEW", "T1")
+    assert d.score >= d.merge_threshold
+    assert "未见同一问题" in d.explanation
+    again = index.decide(
+        make_obs(**home, category_code="9900", title="其他", description="广场舞太吵", event_time_ms=HOUR_MS)
+    )
+    assert again.band == "MERGE"
+    plain = make_index(distance_only_model(), review_problem_conflict=False)
+    plain.open_ticket("T1", make_obs(report_id="A", **noise))
+    assert plain.decide(make_obs(**reader, event_time_ms=HOUR_MS)).band == "MERGE"
+
+
 def test_exclusive_symptoms_in_the_callers_words_hold_a_merge_back(make_index, make_obs):
     """井盖不见了 and 井盖松动 at one door are two covers, though both are filed as 窨井盖缺失.
 
@@ -288,6 +312,12 @@ def test_exclusive_symptoms_in_the_callers_words_hold_a_merge_back(make_index, m
         assert data is not None
         fresh.load_entry(ticket_id, data)
     assert fresh.decide(make_obs(report_id="B", **broken)) == d
+    no_lid = {**said, "description": "张杨路500号路上有个井没有盖子"}  # 缺失 in other words
+    assert index.decide(make_obs(**no_lid)).band == "MERGE"
+    other = make_index(distance_only_model())
+    other.open_ticket("T2", make_obs(report_id="C", **no_lid))
+    tilted = other.decide(make_obs(**said, description="张杨路500号井盖翘起来了"))
+    assert (tilted.band, tilted.ticket_id) == ("REVIEW", "T2")
 
 
 def test_a_report_matching_a_member_must_not_conflict_with_the_primary(make_index, make_obs):
@@ -305,7 +335,10 @@ def test_a_report_matching_a_member_must_not_conflict_with_the_primary(make_inde
         merge_threshold=9,
         review_threshold=5,
     )
-    vague = {"category_code": "9900", "title": "其他", "description": "这里有问题", "contact_hash": "c1"}
+    # Unclassified and no object, but symptoms shared with both (so it merges, and the 井盖
+    # report agrees with it on something): only the primary shows the conflict.
+    vague = {"category_code": "9900", "title": "其他", "description": "这里不亮，还破损了"}
+    vague["contact_hash"] = "c1"
     manhole = {"category_code": "0602", "title": "井盖破损", "description": "井盖破损"}
     placed = {"event_time_ms": 2 * HOUR_MS}  # at the primary's door: the primary is a candidate too
     by_caller = {"event_time_ms": 2 * HOUR_MS, "address": None, "lat": None, "lon": None}

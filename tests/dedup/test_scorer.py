@@ -2,12 +2,14 @@
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import DedupModel, ModelFileError, load_model
-from dedup.features import LEVELS
+from dedup.compare import problem_unsupported
+from dedup.features import LEVELS, level_index
 
 MODEL = load_model()
 HOUR_MS = 3_600_000
@@ -159,3 +161,39 @@ def test_a_lane_without_the_building_is_the_same_compound_not_the_same_house(mak
     street = make_index()
     street.open_ticket("T1", make_obs(report_id="A", lat=None, lon=None))
     assert _level(street.decide(make_obs(lat=None, lon=None)), "address") == "same_house"
+
+
+AGREEING = [
+    ("category", "same_code"),
+    ("category", "same_family"),
+    ("object", "same"),
+    ("object", "overlap"),
+    ("symptom", "same"),
+    ("symptom", "overlap"),
+    *(("text", level) for level in LEVELS["text"][1:-1]),
+    *(("tokens", level) for level in LEVELS["tokens"][1:-1]),
+]
+
+
+@pytest.mark.parametrize(("feature", "level"), AGREEING)
+def test_one_agreeing_problem_feature_supports_a_merge(feature, level):
+    """``problem_unsupported`` is lifted by any single agreeing problem feature, and only by one.
+
+    Every other problem feature is at its least telling level (unclassified, missing, low,
+    differ), and place, caller and time are at their best: those never count as agreement.
+    """
+    none_agree = {
+        "category": "unclassified",
+        "object": "differ",
+        "symptom": "missing",
+        "text": "low",
+        "tokens": "missing",
+        "address": "same_room",
+        "distance": "d25",
+        "caller": "same",
+        "time": "h1",
+        "family": "f01",
+    }
+    as_levels = lambda named: {f: np.array([level_index(f, v)], dtype=np.int8) for f, v in named.items()}  # noqa: E731
+    assert problem_unsupported(as_levels(none_agree))[0]
+    assert not problem_unsupported(as_levels({**none_agree, feature: level}))[0]
