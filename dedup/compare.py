@@ -88,7 +88,8 @@ def _other_category(category: np.ndarray) -> np.ndarray:
 
 
 def problem_conflict(levels: dict[str, np.ndarray]) -> np.ndarray:
-    """Per row: category sibling/compatible, or object differ (see ``Comparison.problem_conflict``)."""
+    """Per row: category sibling/compatible, or object differ: the visible differences the
+    levels show (the caller level uses it; ``Comparison.problem_conflict`` adds the rest)."""
     return _other_category(levels["category"]) | (levels["object"] == _A["object"]["differ"])
 
 
@@ -106,12 +107,13 @@ def problem_unsupported(levels: dict[str, np.ndarray]) -> np.ndarray:
     """Per row: no feature says the two reports name the same problem.
 
     Place, caller and time say where, who and when, not what: a resident who calls
-    about square-dance noise and then about the door card reader, both filed as 其他,
-    matches on building and caller and on nothing about the problem. Such a pair is
-    no evidence of one issue, however high its score; a person decides. One agreeing
+    about square-dance noise (社会生活噪声) and then about the door card reader (filed as
+    其他) matches on building and caller and on nothing about the problem. Such a pair
+    is no evidence of one issue, however high its score; a person decides. One agreeing
     problem feature (same category, a shared object or symptom, any text likeness)
-    lifts the guard. Reports with no problem fields at all are held back too: there is
-    nothing to say they are one problem.
+    lifts the guard; two 其他 reports share a category code, which counts. Reports with
+    no problem fields at all are held back too: there is nothing to say they are one
+    problem.
     """
     agrees = np.zeros(len(levels["category"]), dtype=np.bool_)
     for feature, agreeing in _PROBLEM_AGREES:
