@@ -17,9 +17,14 @@ MERGE: Band = "MERGE"
 REVIEW: Band = "REVIEW"
 NEW: Band = "NEW"
 
-# Why a score past the merge threshold was held back to REVIEW (``Comparison.problem_conflict``).
-PROBLEM_DIFFERS = "问题不同 (类别、对象或现象)"
-PROBLEM_UNSUPPORTED = "未见同一问题 (类别、对象、现象、文本均无相符)"
+# Why a score past the merge threshold was held back to REVIEW (``Comparison.problem_conflict``):
+# the key (``Decision.held_back``, a metric label) and how the explanation says it.
+PROBLEM_DIFFERS = "problem_differs"
+NO_SHARED_PROBLEM = "no_shared_problem"
+HELD_BACK_SAYS: dict[str, str] = {
+    PROBLEM_DIFFERS: "问题不同 (类别、对象或现象)",
+    NO_SHARED_PROBLEM: "未见同一问题 (类别、对象、现象、文本均无相符)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,7 @@ class Decision:
     explanation: str
     candidates_considered: int
     candidates_dropped: int = 0
+    held_back: str | None = None  # a key of HELD_BACK_SAYS when a guard turned MERGE into REVIEW
 
 
 def _signed(value: float) -> str:
@@ -93,7 +99,7 @@ def explain(
     if closed_ticket is not None:
         return f"{parts} → {total} < {merge_threshold:.1f} (工单 {closed_ticket} 已关闭) → {band}"
     if held_back is not None:
-        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但{held_back} → {band}"
+        return f"{parts} → {total} ≥ {merge_threshold:.1f}, 但{HELD_BACK_SAYS[held_back]} → {band}"
     if band == MERGE:
         return f"{parts} → {total} ≥ {merge_threshold:.1f} MERGE"
     if band == REVIEW:

@@ -28,8 +28,8 @@ from dedup.config import DedupConfig
 from dedup.decision import (
     MERGE,
     NEW,
+    NO_SHARED_PROBLEM,
     PROBLEM_DIFFERS,
-    PROBLEM_UNSUPPORTED,
     REVIEW,
     Band,
     Contribution,
@@ -382,7 +382,7 @@ class TicketIndex:
                 # A visible difference is the more telling reason; a conflict with the
                 # primary alone (conflict[best_open] false) is one too.
                 unsupported = conflict[best_open] and not comparison.problem_differs()[best_open]
-                held_back = PROBLEM_UNSUPPORTED if unsupported else PROBLEM_DIFFERS
+                held_back = NO_SHARED_PROBLEM if unsupported else PROBLEM_DIFFERS
         recurrence_of = None
         if (
             best_closed is not None
@@ -424,6 +424,7 @@ class TicketIndex:
             explanation=explanation,
             candidates_considered=len(idx),
             candidates_dropped=dropped,
+            held_back=held_back,
         )
 
     def _conflicts_with_primary(

@@ -21,6 +21,12 @@ class GatewayMetrics:
         self.review = Counter(
             "bingxian_review_band", "Reports that opened a ticket flagged for review", registry=r
         )
+        self.held_back = Counter(
+            "bingxian_review_held_back",
+            "Of the review band, reports scored past the merge threshold but held back by a problem guard",
+            ["reason"],
+            registry=r,
+        )
         self.filed = Counter("bingxian_reports_filed", "Filing-only reports recorded", registry=r)
         self.dropped = Counter("bingxian_inputs_dropped", "Inputs dropped on purpose", ["reason"], registry=r)
         self.dead_letters = Counter(

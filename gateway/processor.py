@@ -73,6 +73,8 @@ class Stats:
     released_open: int = 0
     merged_by_person: int = 0
     routed: dict[str, int] = field(default_factory=dict)
+    # Of the REVIEWs, those a problem guard held back from MERGE, by ``Decision.held_back``.
+    held_back: dict[str, int] = field(default_factory=dict)
 
 
 def _ms(value: datetime) -> int:
@@ -362,6 +364,9 @@ class PartitionProcessor:
         out.append(self._event(ticket, TicketEventType.ROUTED, at=at, departments=list(route.departments)))
         if review:
             self.stats.review += 1
+            if decision.held_back is not None:
+                held = self.stats.held_back
+                held[decision.held_back] = held.get(decision.held_back, 0) + 1
             out.append(
                 self._event(
                     ticket,

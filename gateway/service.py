@@ -36,6 +36,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from connectors.batches import next_batch
 from dedup import TicketIndex
+from dedup.decision import HELD_BACK_SAYS
 from gateway.changelog import LatestPerKey
 from gateway.health import HealthServer, Heartbeat
 from gateway.heap import HeapKeeper
@@ -98,6 +99,7 @@ class GatewayService:
             ("capped", m.candidates_capped),
             ("merged", m.merges),
             ("review", m.review),
+            *((f"held_back:{reason}", m.held_back.labels(reason=reason)) for reason in HELD_BACK_SAYS),
             ("filed", m.filed),
             ("status_changes", m.status_changes),
             ("dead_letters", m.dead_letters),
@@ -528,6 +530,8 @@ def _snapshot(processor: PartitionProcessor) -> dict[str, int]:
         )
     }
     counters["capped"] = processor.index.capped_decisions
+    for reason in HELD_BACK_SAYS:
+        counters[f"held_back:{reason}"] = s.held_back.get(reason, 0)
     return counters
 
 

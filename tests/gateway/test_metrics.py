@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dedup import TicketIndex, load_model
+from dedup.decision import HELD_BACK_SAYS
 from gateway.processor import PartitionProcessor
 from gateway.routing import Router, load_catalogue
 from gateway.service import GatewayService, _snapshot
@@ -24,6 +25,18 @@ def _samples(service: GatewayService) -> dict[tuple[str, tuple[tuple[str, str], 
         for s in metric.samples
         if s.name.endswith("_total")
     }
+
+
+def _service_and_processor() -> tuple[GatewayService, PartitionProcessor]:
+    settings = Settings()
+    processor = PartitionProcessor(
+        0,
+        index=TicketIndex(load_model()),
+        router=Router(load_catalogue()),
+        codec=SingleObjectCodec(),
+        topics=settings.topics,
+    )
+    return GatewayService(settings), processor
 
 
 @pytest.mark.parametrize(
@@ -41,15 +54,7 @@ def _samples(service: GatewayService) -> dict[tuple[str, tuple[tuple[str, str], 
     ],
 )
 def test_a_processor_counter_moves_its_metric(counter: str, sample: str, labels: dict[str, str]) -> None:
-    settings = Settings()
-    service = GatewayService(settings)
-    processor = PartitionProcessor(
-        0,
-        index=TicketIndex(load_model()),
-        router=Router(load_catalogue()),
-        codec=SingleObjectCodec(),
-        topics=settings.topics,
-    )
+    service, processor = _service_and_processor()
     before = _snapshot(processor)
     samples = _samples(service)
     setattr(processor.stats, counter, getattr(processor.stats, counter) + 3)
@@ -58,3 +63,16 @@ def test_a_processor_counter_moves_its_metric(counter: str, sample: str, labels:
     key = (sample, tuple(sorted(labels.items())))
     moved = {k: v - samples.get(k, 0.0) for k, v in after.items() if v != samples.get(k, 0.0)}
     assert moved == {key: 3.0}
+
+
+@pytest.mark.parametrize("reason", sorted(HELD_BACK_SAYS))
+def test_a_held_back_review_counts_under_its_reason(reason: str) -> None:
+    """Why REVIEWs were held back from MERGE, by guard: what a dispatch centre staffs for."""
+    service, processor = _service_and_processor()
+    before = _snapshot(processor)
+    samples = _samples(service)
+    processor.stats.held_back[reason] = 3
+    service._count(before, processor)
+    after = _samples(service)
+    moved = {k: v - samples.get(k, 0.0) for k, v in after.items() if v != samples.get(k, 0.0)}
+    assert moved == {("bingxian_review_held_back_total", (("reason", reason),)): 3.0}

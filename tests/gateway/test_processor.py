@@ -525,3 +525,4 @@ def test_a_possible_duplicate_opens_its_own_ticket_and_asks_for_review() -> None
     assert review["evidence"]["band"] == "REVIEW"
     assert review["evidence"]["candidate_ticket_id"] == first["ticket_id"]
     assert p.stats.review == 1
+    assert p.stats.held_back == {"problem_differs": 1}  # past the merge threshold, held back
