@@ -45,4 +45,3 @@ RAW: dict[str, bytes] = {
     "962121": PROPERTY_962121,
     "grid": GRID,
 }
-

@@ -37,7 +37,6 @@ MASKED = mask_phone(RAW_PHONE)  # 138****5678
 TICKET_ID = re.compile(r"TK-\d{6}-[0-9a-f]{16}")
 
 
-
 @dataclass(frozen=True)
 class Department:
     """A department's topic and a configuration file naming it."""
