@@ -93,14 +93,20 @@ def problem_conflict(levels: dict[str, np.ndarray]) -> np.ndarray:
     return _other_category(levels["category"]) | (levels["object"] == _A["object"]["differ"])
 
 
-_PROBLEM_AGREES: tuple[tuple[str, tuple[int, ...]], ...] = (
-    ("category", (_A["category"]["same_code"], _A["category"]["same_family"])),
-    ("object", (_A["object"]["same"], _A["object"]["overlap"])),
-    ("symptom", (_A["symptom"]["same"], _A["symptom"]["overlap"])),
-    # Any similarity above the lowest bin; "low" and "missing" are no agreement.
-    ("text", tuple(range(1, _A["text"]["low"]))),
-    ("tokens", tuple(range(1, _A["tokens"]["low"]))),
-)
+def _agreeing(feature: str, *agree: str) -> np.ndarray:
+    """A per-level lookup of ``feature``: True at the levels that say "the same problem"."""
+    return np.isin(np.array(LEVELS[feature]), agree)
+
+
+# Per problem feature, its agreeing levels as a table indexed by level (like the weights):
+# any similarity above the lowest bin counts; "low", "differ" and "missing" never do.
+_PROBLEM_AGREES: dict[str, np.ndarray] = {
+    "category": _agreeing("category", "same_code", "same_family"),
+    "object": _agreeing("object", "same", "overlap"),
+    "symptom": _agreeing("symptom", "same", "overlap"),
+    "text": _agreeing("text", "r90", "r75", "r55", "r35"),
+    "tokens": _agreeing("tokens", "j80", "j60", "j40", "j20"),
+}
 
 
 def problem_unsupported(levels: dict[str, np.ndarray]) -> np.ndarray:
@@ -116,10 +122,8 @@ def problem_unsupported(levels: dict[str, np.ndarray]) -> np.ndarray:
     problem.
     """
     agrees = np.zeros(len(levels["category"]), dtype=np.bool_)
-    for feature, agreeing in _PROBLEM_AGREES:
-        level = levels[feature]
-        for value in agreeing:
-            agrees |= level == value
+    for feature, table in _PROBLEM_AGREES.items():
+        agrees |= table[levels[feature]]
     return ~agrees
 
 
