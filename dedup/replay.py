@@ -1,9 +1,17 @@
 """Feed a labelled stream through an index the way the gateway would.
 
-Reports arrive in event-time order; the city's closing of a ticket is fed back with
-``close`` at the closing time of the report that opened it (status feedback). A
-MERGE joins the chosen ticket; REVIEW and NEW open a ticket of their own (REVIEW
-marked "possible duplicate"), exactly as the gateway's processor does.
+Reports arrive in event-time order. A MERGE joins the chosen ticket; REVIEW and NEW
+open a ticket of their own (REVIEW marked "possible duplicate"), exactly as the
+gateway's processor does.
+
+Status feedback: a labelled stream gives each report the time the city closed it.
+A ticket is closed (``close``) at the first of those times among the reports it
+holds, not only at its opener's: the city closing any one of them says the problem
+they were merged as is resolved. Chicago shows why it matters: SR21-00000629, a
+traffic signal, stayed open for three days while the city opened, fixed and closed
+new requests at the same corner (3961 closed 47 min after it was made); reports
+merged into 629's ticket must see that fix, as a ticket the departments worked on
+would have been closed by it.
 """
 
 from __future__ import annotations
@@ -28,12 +36,13 @@ class Outcome:
 
 
 class _Closer:
-    """Pending closings, applied when event time passes them."""
+    """Pending closings, applied when event time passes them; a ticket's first closing wins."""
 
     def __init__(self, index: TicketIndex) -> None:
         self.index = index
         self.pending: list[tuple[int, int, str]] = []
         self.seq = 0
+        self.closed: set[str] = set()
 
     def schedule(self, ticket_id: str, closed_ms: int | None) -> None:
         if closed_ms is not None:
@@ -43,7 +52,9 @@ class _Closer:
     def until(self, now_ms: int) -> None:
         while self.pending and self.pending[0][0] <= now_ms:
             at, _, ticket_id = heapq.heappop(self.pending)
-            self.index.close(ticket_id, at)
+            if ticket_id not in self.closed:
+                self.closed.add(ticket_id)
+                self.index.close(ticket_id, at)
 
 
 def replay(stream: Sequence[LabelledReport], index: TicketIndex) -> list[Outcome]:
@@ -60,7 +71,7 @@ def replay(stream: Sequence[LabelledReport], index: TicketIndex) -> list[Outcome
         else:
             ticket_id = obs.report_id
             index.open_ticket(ticket_id, obs)
-            closer.schedule(ticket_id, report.closed_ms)
+        closer.schedule(ticket_id, report.closed_ms)
         out.append(Outcome(report, decision, ticket_id))
     return out
 
@@ -88,4 +99,4 @@ def oracle_replay(
             ticket_id = obs.report_id
             index.open_ticket(ticket_id, obs)
             ticket_of_cluster[report.cluster] = ticket_id
-            closer.schedule(ticket_id, report.closed_ms)
+        closer.schedule(ticket_id, report.closed_ms)

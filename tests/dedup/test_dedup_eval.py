@@ -269,3 +269,28 @@ def test_fit_counts_exclusive_symptoms_as_conflicts_like_the_decision(make_obs, 
     }
     assert by_report[(1, False)] is True  # broken against missing
     assert by_report[(2, True)] is False  # missing again, its own ticket
+
+
+def test_replay_closes_a_ticket_when_any_report_it_holds_is_closed(tmp_path):
+    """The city closing a merged report closes the ticket: the next report is a recurrence, not a merge.
+
+    Chicago's signal at 7900 S Western: the first request stayed open for days while the
+    city fixed and closed a later one; reports after that fix are a new problem.
+    """
+    from dedup import TicketIndex
+    from dedup.replay import replay
+
+    address, lat, lon = "7900 S WESTERN AVE", 41.75, -87.68
+    signal = "Traffic Signal Out Complaint"
+    rows = [
+        chicago_row("SR-1", signal, "2021-01-01T08:00:00", address, lat, lon, closed="2021-01-04T07:00:00"),
+        chicago_row("SR-2", signal, "2021-01-01T09:00:00", address, lat, lon, closed="2021-01-01T10:00:00"),
+        chicago_row("SR-3", signal, "2021-01-01T11:00:00", address, lat, lon, closed="2021-01-01T12:00:00"),
+    ]
+    stream = load_chicago(write_chicago(tmp_path / "c.csv", rows))
+    first, second, third = replay(stream, TicketIndex(load_model()))
+    assert second.decision.band == "MERGE"
+    assert second.ticket_id == first.ticket_id
+    assert third.decision.band == "NEW"
+    assert third.decision.recurrence_of == first.ticket_id
+    assert third.ticket_id == "SR-3"
