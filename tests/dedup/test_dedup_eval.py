@@ -271,6 +271,24 @@ def test_fit_counts_exclusive_symptoms_as_conflicts_like_the_decision(make_obs, 
     assert by_report[(2, True)] is False  # missing again, its own ticket
 
 
+def one_signal(tmp_path, *reports):
+    """Traffic-signal requests at one corner: (number, created hour, closed hour or None, parent)."""
+    rows = [
+        chicago_row(
+            number,
+            "Traffic Signal Out Complaint",
+            f"2021-01-01T{hour:02d}:00:00",
+            "7900 S WESTERN AVE",
+            41.75,
+            -87.68,
+            closed="" if closed is None else f"2021-01-0{1 + closed // 24}T{closed % 24:02d}:00:00",
+            parent=parent,
+        )
+        for number, hour, closed, parent in reports
+    ]
+    return load_chicago(write_chicago(tmp_path / "c.csv", rows))
+
+
 def test_replay_closes_a_ticket_when_any_report_it_holds_is_closed(tmp_path):
     """The city closing a merged report closes the ticket: the next report is a recurrence, not a merge.
 
@@ -280,17 +298,28 @@ def test_replay_closes_a_ticket_when_any_report_it_holds_is_closed(tmp_path):
     from dedup import TicketIndex
     from dedup.replay import replay
 
-    address, lat, lon = "7900 S WESTERN AVE", 41.75, -87.68
-    signal = "Traffic Signal Out Complaint"
-    rows = [
-        chicago_row("SR-1", signal, "2021-01-01T08:00:00", address, lat, lon, closed="2021-01-04T07:00:00"),
-        chicago_row("SR-2", signal, "2021-01-01T09:00:00", address, lat, lon, closed="2021-01-01T10:00:00"),
-        chicago_row("SR-3", signal, "2021-01-01T11:00:00", address, lat, lon, closed="2021-01-01T12:00:00"),
-    ]
-    stream = load_chicago(write_chicago(tmp_path / "c.csv", rows))
+    stream = one_signal(tmp_path, ("SR-1", 8, 3 * 24 + 7, ""), ("SR-2", 9, 10, ""), ("SR-3", 11, 12, ""))
     first, second, third = replay(stream, TicketIndex(load_model()))
     assert second.decision.band == "MERGE"
     assert second.ticket_id == first.ticket_id
     assert third.decision.band == "NEW"
     assert third.decision.recurrence_of == first.ticket_id
     assert third.ticket_id == "SR-3"
+
+
+def test_fit_replay_closes_tickets_the_same_way(tmp_path):
+    """``dedup fit``'s oracle replay closes a cluster's ticket at its first report's closing too.
+
+    Otherwise the fit would score pairs against tickets the evaluation never keeps open.
+    """
+    from dedup import TicketIndex
+    from dedup.replay import oracle_replay
+
+    stream = one_signal(
+        tmp_path, ("SR-1", 8, 3 * 24 + 7, ""), ("SR-2", 9, 10, "SR-1"), ("SR-3", 11, None, "SR-1")
+    )
+    index = TicketIndex(load_model())
+    for _ in oracle_replay(stream, index):
+        pass
+    assert not index.is_open("SR-1", stream[-1].obs.event_time_ms)
+    assert "SR-3" in index
