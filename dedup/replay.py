@@ -9,7 +9,7 @@ A ticket is closed (``close``) at the first of those times among the reports it
 holds, not only at its opener's: the city closing any one of them says the problem
 they were merged as is resolved. Chicago shows why it matters: SR21-00000629, a
 traffic signal, stayed open for three days while the city opened, fixed and closed
-new requests at the same corner (3961 closed 47 min after it was made); reports
+new requests at the same corner (3961 closed 24 min after it was made); reports
 merged into 629's ticket must see that fix, as a ticket the departments worked on
 would have been closed by it.
 """
