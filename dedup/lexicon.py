@@ -33,6 +33,13 @@ def _read_yaml(source: Path | str, text: str) -> Any:
         raise LexiconError(f"{source}: not valid YAML: {exc}") from exc
 
 
+def _strings(source: Path | str, data: dict[str, Any], key: str) -> list[str]:
+    values = data.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise LexiconError(f"{source}: {key} must be a list of strings")
+    return values
+
+
 def builtin_text(name: str) -> str:
     """The text of a data file shipped in ``dedup/data``."""
     return resources.files("dedup").joinpath("data", name).read_text(encoding="utf-8")
@@ -70,9 +77,17 @@ class TermClass:
 
 
 class Lexicon:
-    """Objects, symptoms, exclusive symptom pairs and stock phrases, built once per index."""
+    """Objects, symptoms, exclusive symptom pairs, stock phrases and broad titles, built once per index."""
 
-    __slots__ = ("exclusive", "exclusive_masks", "exclusive_terms", "objects", "stock_phrases", "symptoms")
+    __slots__ = (
+        "broad_titles",
+        "exclusive",
+        "exclusive_masks",
+        "exclusive_terms",
+        "objects",
+        "stock_phrases",
+        "symptoms",
+    )
 
     def __init__(
         self,
@@ -80,6 +95,7 @@ class Lexicon:
         symptoms: Mapping[str, Iterable[str]],
         stock_phrases: Iterable[str],
         exclusive: Iterable[tuple[str, str]] = (),
+        broad_titles: Iterable[str] = (),
     ) -> None:
         self.objects = TermClass(objects)
         self.symptoms = TermClass(symptoms)
@@ -96,12 +112,15 @@ class Lexicon:
             (self.symptoms.bits[a], self.symptoms.bits[b]) for a, b in self.exclusive
         )
         self.exclusive_terms = frozenset(term for pair in self.exclusive for term in pair)
+        #: Titles naming a category several problems are filed under, not a problem (see lexicon.yaml).
+        self.broad_titles = frozenset(broad_titles)
 
     @classmethod
     def load(cls, extra_files: Iterable[Path] = ()) -> Lexicon:
         """The shipped dictionary, extended by ``extra_files`` (same YAML layout)."""
         merged: dict[str, dict[str, list[str]]] = {name: {} for name in _CLASSES}
         phrases: list[str] = []
+        broad_titles: list[str] = []
         exclusive: list[tuple[str, str]] = []
         sources: list[tuple[str, str]] = [
             ("dedup/data/lexicon.yaml", builtin_text("lexicon.yaml")),
@@ -116,7 +135,7 @@ class Lexicon:
             data = _read_yaml(source, text) or {}
             if not isinstance(data, dict):
                 raise LexiconError(f"{source}: expected a mapping at the top level")
-            unknown = set(data) - {*_CLASSES, "phrases", "exclusive"}
+            unknown = set(data) - {*_CLASSES, "phrases", "broad_titles", "exclusive"}
             if unknown:
                 raise LexiconError(f"{source}: unknown keys {sorted(unknown)}")
             for name in _CLASSES:
@@ -129,12 +148,8 @@ class Lexicon:
                     ):
                         raise LexiconError(f"{source}: {name}.{term}: synonyms must be a list of strings")
                     merged[name].setdefault(str(term), []).extend(words or ())
-            extra_phrases = data.get("phrases") or []
-            if not isinstance(extra_phrases, list) or not all(
-                isinstance(p, str) and p for p in extra_phrases
-            ):
-                raise LexiconError(f"{source}: phrases must be a list of strings")
-            phrases.extend(extra_phrases)
+            phrases.extend(_strings(source, data, "phrases"))
+            broad_titles.extend(_strings(source, data, "broad_titles"))
             pairs = data.get("exclusive") or []
             if not isinstance(pairs, list) or not all(
                 isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) and t for t in pair)
@@ -142,4 +157,4 @@ class Lexicon:
             ):
                 raise LexiconError(f"{source}: exclusive must be a list of [symptom, symptom] pairs")
             exclusive.extend((a, b) for a, b in pairs)
-        return cls(merged["objects"], merged["symptoms"], phrases, exclusive)
+        return cls(merged["objects"], merged["symptoms"], phrases, exclusive, broad_titles)

@@ -180,7 +180,7 @@ def _other_name_from_description(parsed: ParsedAddress, found: ParsedAddress) ->
 class Normalizer:
     """Built once per index (the dictionaries and patterns compile here), then applied per report."""
 
-    __slots__ = ("_address_spans", "_stock", "hints", "lexicon")
+    __slots__ = ("_address_spans", "_broad_titles", "_stock", "hints", "lexicon")
 
     def __init__(self, config: DedupConfig | None = None) -> None:
         config = config or DedupConfig()
@@ -189,6 +189,7 @@ class Normalizer:
         phrases = self.lexicon.stock_phrases
         self._stock = re.compile("|".join(map(re.escape, phrases))) if phrases else None
         self._address_spans = self.hints.strip_pattern_generic()
+        self._broad_titles = frozenset(nfkc(t).strip() for t in self.lexicon.broad_titles)
 
     def clean_text(
         self, title: str, description: str, address: str, road: str | None, compound: str | None
@@ -232,6 +233,8 @@ class Normalizer:
         if parsed.building is None or parsed.room is None:
             _units_from_description(parsed, description)
         title = convert_unit_numerals(nfkc(obs.title))
+        if title.strip() in self._broad_titles:
+            title = ""  # a category several problems share: the description says which one
         text = self.clean_text(title, description, address, parsed.road, parsed.compound)
         objects = self.lexicon.objects.find(text)
         symptoms = self.lexicon.symptoms.find(text)

@@ -290,6 +290,28 @@ def test_place_and_caller_alone_never_merge(make_index, make_obs):
     assert plain.decide(make_obs(**reader, event_time_ms=HOUR_MS)).band == "MERGE"
 
 
+def test_a_door_lock_filed_as_property_service_is_not_the_property_complaint(make_index, make_obs):
+    """12345's 物业服务 title next to 物业不作为 in one building: two problems, a person decides.
+
+    Read as words, the title would give the door lock the object 物业, and the two would
+    "overlap"; the management company's repeat still merges.
+    """
+    building = {"address": "浦东新区花木街道锦绣苑4号楼", "category_code": "0804"}
+    neglect = {
+        **building,
+        "channel": "PROPERTY_962121",
+        "title": "其他",
+        "description": "物业不作为，麻烦尽快处理",
+    }
+    index = make_index(distance_only_model())
+    index.open_ticket("T1", make_obs(report_id="A", **neglect))
+    door = index.decide(make_obs(**building, title="物业服务", description="锦绣苑4号楼单元门门禁坏了"))
+    assert (door.band, door.ticket_id, door.held_back) == ("REVIEW", "T1", "problem_differs")
+    assert door.score >= door.merge_threshold
+    again = index.decide(make_obs(**building, title="物业服务", description="物业服务太差，多次反映没有结果"))
+    assert (again.band, again.ticket_id) == ("MERGE", "T1")
+
+
 def test_exclusive_symptoms_in_the_callers_words_hold_a_merge_back(make_index, make_obs):
     """井盖不见了 and 井盖松动 at one door are two covers, though both are filed as 窨井盖缺失.
 

@@ -74,6 +74,32 @@ def test_exclusive_symptoms_come_from_the_callers_words_not_the_title(normalizer
     assert norm(normalizer, "张杨路500号路灯不亮").said_symptoms == ()  # no exclusive term at all
 
 
+def test_a_broad_title_is_not_read(normalizer):
+    """12345 files a door lock, a stair light and the management company alike as 物业服务.
+
+    Read as words, that title gives each of them the object 物业; the description says
+    which problem it is. A title naming one problem is read as before.
+    """
+    door = norm(normalizer, "锦绣苑4号楼单元门门禁坏了", title="物业服务")
+    assert door.objects == ("门禁",)
+    assert "物业" not in door.text
+    assert norm(normalizer, "锦绣苑4号楼物业不作为", title="物业服务").objects == ("物业",)
+    assert norm(normalizer, "锦绣苑4号楼", title="路灯不亮").objects == ("路灯",)
+
+
+def test_broad_titles_are_configurable_and_checked(tmp_path):
+    """A city file adds its own catch-all titles; a title list of the wrong shape is refused by file."""
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("broad_titles: [城市管理]\n", encoding="utf-8")
+    n = Normalizer(DedupConfig(lexicon_files=(extra,)))
+    assert n.lexicon.broad_titles == {"物业服务", "城市管理"}
+    assert norm(n, "张杨路500号路灯不亮", title="城市管理").text == norm(n, "张杨路500号路灯不亮").text
+    shape = tmp_path / "shape.yaml"
+    shape.write_text("broad_titles: 城市管理\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"shape\.yaml: broad_titles"):
+        Normalizer(DedupConfig(lexicon_files=(shape,)))
+
+
 def test_exclusive_pairs_are_configurable_and_checked(tmp_path):
     """A city file adds a pair of canonical symptoms; a pair naming an unknown term is refused by file."""
     extra = tmp_path / "extra.yaml"
