@@ -28,7 +28,9 @@ from dedup.exceptions import LexiconError
 from dedup.lexicon import builtin_text
 
 _HAN = "\u4e00-\u9fff"
-_UNIT_NUMBER = re.compile(r"\d+(?:号楼|单元|号|弄|栋|幢|座|室|层|楼)")
+# 号楼 is not cut when a position word follows: in 6号楼下的门 the 楼 belongs to 楼下 (downstairs),
+# and cutting it leaves 下的门, which names nothing.
+_UNIT_NUMBER = re.compile(r"\d+(?:号楼(?![上下前后里])|单元|号|弄|栋|幢|座|室|层|楼)")
 _WESTERN = re.compile(r"^\s*(\d+[A-Z]?)(?:-\d+)?\s+(.+?)\s*$")
 _SPACES = re.compile(r"\s+")
 _ROAD_AFTER_DISTRICT = re.compile(r"[东南西北中]?(?:路|大道|街|公路)")

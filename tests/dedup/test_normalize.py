@@ -87,6 +87,16 @@ def test_a_broad_title_is_not_read(normalizer):
     assert norm(normalizer, "锦绣苑4号楼", title="路灯不亮").objects == ("路灯",)
 
 
+def test_a_building_number_before_a_position_word_leaves_the_word(normalizer):
+    """6号楼下的门: the number is cut, 楼下 (downstairs) stays, so the door is still a 门禁."""
+    door = norm(normalizer, "曹安公路4000弄6号楼下的门关不上", address="嘉定金鹤新城6号楼")
+    assert door.objects == ("门禁",)
+    assert "6" not in door.text
+    assert door.building == "6"
+    assert norm(normalizer, "7号楼上漏水", address="张杨路500弄").text == "楼上漏水"
+    assert norm(normalizer, "7号楼漏水", address="张杨路500弄").text == "漏水"
+
+
 def test_broad_titles_are_configurable_and_checked(tmp_path):
     """A city file adds its own catch-all titles; a title list of the wrong shape is refused by file."""
     extra = tmp_path / "extra.yaml"
