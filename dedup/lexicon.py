@@ -34,6 +34,7 @@ def _read_yaml(source: Path | str, text: str) -> Any:
 
 
 def _strings(source: Path | str, data: dict[str, Any], key: str) -> list[str]:
+    """The list of non-empty strings under ``key`` (none when absent); any other shape names the file."""
     values = data.get(key) or []
     if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
         raise LexiconError(f"{source}: {key} must be a list of strings")
