@@ -68,7 +68,7 @@ class Comparison:
 
     def problem_differs(self) -> np.ndarray:
         """The first half of ``problem_conflict``: rows whose problem visibly differs."""
-        return problem_conflict(self.levels) | self.exclusive
+        return _levels_differ(self.levels) | self.exclusive
 
     def score(self, tables: dict[str, np.ndarray]) -> np.ndarray:
         """Sum of the weights of each row's levels (bits)."""
@@ -87,9 +87,9 @@ def _other_category(category: np.ndarray) -> np.ndarray:
     return (category == _SIBLING) | (category == _COMPATIBLE)
 
 
-def problem_conflict(levels: dict[str, np.ndarray]) -> np.ndarray:
+def _levels_differ(levels: dict[str, np.ndarray]) -> np.ndarray:
     """Per row: category sibling/compatible, or object differ: the visible differences the
-    levels show (the caller level uses it; ``Comparison.problem_conflict`` adds the rest)."""
+    levels show (the caller level uses it; ``Comparison.problem_differs`` adds exclusive symptoms)."""
     return _other_category(levels["category"]) | (levels["object"] == _A["object"]["differ"])
 
 
@@ -330,7 +330,7 @@ def compare(
         # The same caller counts as evidence of the same issue only when the problem
         # agrees: a resident calling about the lift and then about a leak at home is
         # two issues, and "same address + same caller" must not outweigh that.
-        other_problem = problem_conflict(levels)
+        other_problem = _levels_differ(levels)
         same = np.where(other_problem, _A["caller"]["same_other"], _A["caller"]["same"])
         levels["caller"] = np.where(caller == 0, 0, np.where(caller == qh.caller, same, 2)).astype(np.int8)
     else:

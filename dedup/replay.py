@@ -42,7 +42,6 @@ class _Closer:
         self.index = index
         self.pending: list[tuple[int, int, str]] = []
         self.seq = 0
-        self.closed: set[str] = set()
 
     def schedule(self, ticket_id: str, closed_ms: int | None) -> None:
         if closed_ms is not None:
@@ -52,8 +51,7 @@ class _Closer:
     def until(self, now_ms: int) -> None:
         while self.pending and self.pending[0][0] <= now_ms:
             at, _, ticket_id = heapq.heappop(self.pending)
-            if ticket_id not in self.closed:
-                self.closed.add(ticket_id)
+            if self.index.is_open(ticket_id, at):  # closed already (or expired): the first closing stands
                 self.index.close(ticket_id, at)
 
 
