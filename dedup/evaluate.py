@@ -11,6 +11,14 @@ to imitate (``near_miss_of``); merging one into the other is the mistake the nea
 misses exist to provoke. A false merge of a near-miss issue with some third, unrelated
 issue is an ordinary false merge (it lowers MERGE precision like any other); it is
 counted apart so the two are never mixed up.
+
+Labels are people's decisions and can leave a duplicate unmarked. A false merge is
+*tied* when the labels' own records put the report with the ticket it was merged into:
+the city closed it within two minutes of a report the ticket held (one fix), or it was
+entered within two minutes of one with the same address, category and text (one
+request typed twice). Tied merges still count as false in every figure above; they are counted
+apart, with the F1 they would give, so a reader can tell an engine's mistakes from
+gaps in the labels (docs/dedup.md, "What the labels leave out").
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ from dedup.labelled import LabelledReport
 from dedup.replay import Outcome
 
 BANDS = (MERGE, REVIEW, NEW)
+TIE_MS = 2 * 60 * 1000  # "within two minutes": one fix, or one request entered twice
+CLOSED_TOGETHER = "closed together"
+ENTERED_TWICE = "entered twice"
 
 
 def _ratio(num: float, den: float) -> float:
@@ -62,6 +73,18 @@ class Metrics:
     flagged: int = 0
     flagged_linked: int = 0
     review_confirmable: int = 0  # REVIEW of a true duplicate whose flagged ticket is the right one
+    tied: dict[str, int] = field(default_factory=dict)  # false merges the labels' records tie, by how
+
+    @property
+    def tied_f1(self) -> float:
+        """F1 if the tied false merges had been labelled duplicates of their tickets."""
+        tied = sum(self.tied.values())
+        tp, fp, fn = (
+            self.true_merges + tied,
+            self.merged - self.true_merges - tied,
+            self.true_duplicates - self.true_merges,
+        )
+        return _ratio(2 * tp, 2 * tp + fp + fn)
 
     @property
     def after_review_precision(self) -> float:
@@ -87,17 +110,41 @@ def _near_miss_pair(imitates: dict[str, tuple[str | None, str | None]], a: str, 
     return None
 
 
+def _tie(report: LabelledReport, held: Sequence[LabelledReport]) -> str | None:
+    """How the labels' own records put ``report`` with a ticket holding ``held``, if they do."""
+    if report.closed_ms is not None and any(
+        r.closed_ms is not None and abs(r.closed_ms - report.closed_ms) <= TIE_MS for r in held
+    ):
+        return CLOSED_TOGETHER
+    obs = report.obs
+    if obs.address and any(
+        (r.obs.address, r.obs.category_code, r.obs.description)
+        == (obs.address, obs.category_code, obs.description)
+        and abs(r.obs.event_time_ms - obs.event_time_ms) <= TIE_MS
+        for r in held
+    ):
+        return ENTERED_TWICE
+    return None
+
+
 def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
     """Metrics over the outcomes whose ``measured`` flag is set (the split), in stream context."""
     seen: set[str] = set()
     primary: dict[str, LabelledReport] = {}  # ticket id -> the report that opened it
+    held: dict[str, list[LabelledReport]] = {}  # ticket id -> its reports so far
     truth: list[bool] = []
+    ties: list[str | None] = []  # per outcome: how a false merge is tied (see the module docstring)
     for outcome in outcomes:
         report = outcome.report
-        truth.append(report.cluster in seen)
+        is_dup = report.cluster in seen
+        truth.append(is_dup)
         seen.add(report.cluster)
         if outcome.ticket_id == report.obs.report_id:
             primary[outcome.ticket_id] = report
+        members = held.setdefault(outcome.ticket_id, [])
+        false_merge = outcome.decision.band == MERGE and not is_dup
+        ties.append(_tie(report, members) if false_merge else None)
+        members.append(report)
 
     # Near-miss issue -> (the issue it imitates, how), from its first report.
     imitates = {
@@ -110,7 +157,9 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
     confusion = {"duplicate": Counter[str](), "new": Counter[str]()}
     near_types = Counter[str]()
     by_kind: dict[str, Counter[str]] = {}
+    tied = Counter[str]()
     chosen = [(o, t) for o, t, m in zip(outcomes, truth, measured, strict=True) if m]
+    tied.update(tie for tie, m in zip(ties, measured, strict=True) if m and tie is not None)
     for outcome, is_dup in chosen:
         band = outcome.decision.band
         report = outcome.report
@@ -188,6 +237,7 @@ def evaluate(outcomes: Sequence[Outcome], measured: Sequence[bool]) -> Metrics:
         flagged=flagged,
         flagged_linked=flagged_linked,
         review_confirmable=confirmable,
+        tied={k: tied[k] for k in (CLOSED_TOGETHER, ENTERED_TWICE) if tied[k]},
     )
 
 
@@ -239,5 +289,11 @@ def format_metrics(m: Metrics, *, title: str) -> list[str]:
     if m.flagged:
         lines.append(
             f"  city-flagged duplicates    {m.flagged}, linked to an earlier request {m.flagged_linked}"
+        )
+    if m.tied:
+        how = ", ".join(f"{k} {v}" for k, v in m.tied.items())
+        lines.append(
+            f"  false merges tied          {sum(m.tied.values())} of {m.merged - m.true_merges} ({how}: "
+            f"the labels' own records put them with their ticket); F1 if labelled {m.tied_f1:.3f}"
         )
     return lines

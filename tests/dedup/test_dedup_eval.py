@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dedup import DedupConfig, LabelledDataError, Observation, load_model
-from dedup.evaluate import evaluate
+from dedup.evaluate import evaluate, format_metrics
 from dedup.fit import collect_pairs, fit, pool_adjacent_violators
 from dedup.labelled import LabelledReport, split_mask
 from dedup.loaders.chicago import REQUIRED, load_chicago
@@ -125,6 +125,36 @@ def test_metrics_on_a_hand_made_stream():
     assert m.confusion["new"]["MERGE"] == 1
     # B-cubed precision of c1: its ticket b1 holds {b1 (B), c1 (C)} → 1/2.
     assert 0 < m.bcubed_precision < 1
+
+
+def test_a_false_merge_the_labels_own_records_put_with_the_ticket_is_counted_as_tied():
+    """Closed within two minutes of a report the ticket held, or the same request entered twice.
+
+    Both stay false merges in every figure; only the tied count and its F1 see them.
+    """
+    minute = 60_000
+
+    def merged(report_id, cluster, t, closed, *, band="MERGE", text="灯不亮"):
+        obs = Observation(
+            report_id=report_id, event_time_ms=t, address="1 N A ST", category_code="0601", description=text
+        )
+        decision = type("D", (), {"band": band, "ticket_id": "a1", "recurrence_of": None})()
+        return Outcome(LabelledReport(obs, cluster, closed_ms=closed), decision, "a1")
+
+    outcomes = [
+        merged("a1", "A", 0, 100 * minute, band="NEW"),
+        merged("a2", "A", 5 * minute, 100 * minute),  # a true duplicate closed together: not a false merge
+        merged("c1", "C", 60 * minute, 101 * minute),  # closed one minute after a1: one fix
+        merged("d1", "D", 1 * minute, 900 * minute),  # a1 typed again a minute later
+        merged("e1", "E", 2 * minute, 950 * minute, text="灯杆倒了"),  # a minute later, but other words
+        merged("f1", "F", 30 * minute, 110 * minute),  # neither: closed ten minutes apart
+    ]
+    m = evaluate(outcomes, [True] * len(outcomes))
+    assert (m.merged, m.true_merges) == (5, 1)
+    assert m.precision == pytest.approx(1 / 5)
+    assert m.tied == {"closed together": 1, "entered twice": 1}
+    assert m.tied_f1 == pytest.approx(2 * 3 / (2 * 3 + 2 + 0))
+    assert any("false merges tied          2 of 4" in line for line in format_metrics(m, title="t"))
 
 
 def test_a_near_miss_pair_is_a_near_miss_merged_with_the_issue_it_imitates_either_way():
