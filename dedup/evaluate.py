@@ -16,9 +16,9 @@ Labels are people's decisions and can leave a duplicate unmarked. A false merge 
 *tied* when the labels' own records put the report with the ticket it was merged into:
 the city closed it within two minutes of a report the ticket held (one fix), or it was
 entered within two minutes of one with the same address, category and text (one
-request typed twice). Tied merges still count as false in every figure above; they are counted
-apart, with the F1 they would give, so a reader can tell an engine's mistakes from
-gaps in the labels (docs/dedup.md, "What the labels leave out").
+request typed twice). Tied merges still count as false in every figure above; they are
+counted apart, with the F1 they would give, so a reader can tell an engine's mistakes
+from gaps in the labels (docs/dedup.md, "What the labels leave out").
 """
 
 from __future__ import annotations
@@ -78,13 +78,9 @@ class Metrics:
     @property
     def tied_f1(self) -> float:
         """F1 if the tied false merges had been labelled duplicates of their tickets."""
-        tied = sum(self.tied.values())
-        tp, fp, fn = (
-            self.true_merges + tied,
-            self.merged - self.true_merges - tied,
-            self.true_duplicates - self.true_merges,
-        )
-        return _ratio(2 * tp, 2 * tp + fp + fn)
+        tied = sum(self.tied.values())  # relabelled: right merges, and duplicates too
+        right = self.true_merges + tied
+        return _f1(_ratio(right, self.merged), _ratio(right, self.true_duplicates + tied))
 
     @property
     def after_review_precision(self) -> float:
